@@ -1,0 +1,76 @@
+package agentphone
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists the domain. Every method that changes more than one row does
+// so in one transaction. Reads and changes are always scoped by account: a
+// row of another account is reported as not found.
+//
+// Errors: not-found conditions are domain errors of KindNotFound with a
+// message naming the object ("Agent not found"); rule violations are domain
+// errors of their kind; anything else is an internal error.
+type Store interface {
+	// Accounts and keys.
+	CreateAccount(ctx context.Context, a *Account) error
+	GetAccount(ctx context.Context, id string) (*Account, error)
+	// AccountByName returns the oldest top-level account of that name.
+	AccountByName(ctx context.Context, name string) (*Account, error)
+	ListSubAccounts(ctx context.Context, parentID string, p Page) (List[*Account], error)
+	RenameSubAccount(ctx context.Context, parentID, id, name string) (*Account, error)
+	// DeleteSubAccount refuses with a conflict while the sub-account holds
+	// active numbers.
+	DeleteSubAccount(ctx context.Context, parentID, id string) (*Account, error)
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
+	// RevokeAPIKey marks a key revoked; the key id may be given with or
+	// without its prefix characters. Not-found when unknown.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) (*APIKey, error)
+	// CountAccounts returns the number of accounts, to detect a fresh database.
+	CountAccounts(ctx context.Context) (int, error)
+
+	// Agents.
+	CreateAgent(ctx context.Context, a *Agent) error
+	GetAgent(ctx context.Context, accountID, id string) (*Agent, error)
+	ListAgents(ctx context.Context, accountID string, p Page) (List[*Agent], error)
+	// UpdateAgent reads the agent, calls fn to change it and writes it back,
+	// all in one transaction; an error from fn aborts with nothing written.
+	UpdateAgent(ctx context.Context, accountID, id string, fn func(*Agent) error) (*Agent, error)
+	// DeleteAgent deletes the agent and its agent webhook and detaches its
+	// numbers, returning the deleted agent.
+	DeleteAgent(ctx context.Context, accountID, id string) (*Agent, error)
+	// AttachNumber: bad request for a released number, conflict when another
+	// agent holds it.
+	AttachNumber(ctx context.Context, accountID, agentID, numberID string) (*Number, error)
+	// DetachNumber: not found when the number is not attached to that agent.
+	DetachNumber(ctx context.Context, accountID, agentID, numberID string) error
+
+	// Numbers.
+	// CreateNumber stores an active number; conflict when the phone number is
+	// already held by an active number ("already held"), or when the account
+	// already holds maxActive active numbers (maxActive 0: no cap).
+	CreateNumber(ctx context.Context, n *Number, maxActive int) error
+	GetNumber(ctx context.Context, accountID, id string) (*Number, error)
+	// ListNumbers lists active numbers only.
+	ListNumbers(ctx context.Context, accountID string, p Page) (List[*Number], error)
+	CountActiveNumbers(ctx context.Context, accountID string) (int, error)
+	// HeldPhoneNumbers reports which of phones are held by an active number
+	// of any account.
+	HeldPhoneNumbers(ctx context.Context, phones []string) (map[string]bool, error)
+	// ReleaseNumber marks the number released and detaches it.
+	ReleaseNumber(ctx context.Context, accountID, id string, at time.Time) (*Number, error)
+
+	// Webhooks (agentID nil: the account's project webhook).
+	// UpsertWebhook creates w, or updates the existing webhook of the same
+	// scope keeping its id and creation time; returns what is stored.
+	UpsertWebhook(ctx context.Context, w *Webhook) (*Webhook, error)
+	GetWebhook(ctx context.Context, accountID string, agentID *string) (*Webhook, error)
+	DeleteWebhook(ctx context.Context, accountID string, agentID *string) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
