@@ -19,6 +19,23 @@ func NormalizePhone(s string) (string, error) {
 	if !strings.HasPrefix(s, "+") {
 		s = "+" + s
 	}
+	if strings.Trim(s[1:], "0123456789 -.()") != "" {
+		return "", errors.New("a phone number has only digits, spaces and - . ( )")
+	}
+	e164, err := parseE164(s)
+	if err != nil {
+		return "", err
+	}
+	// Reject what does not survive a second parse unchanged (a national
+	// prefix written after the country code, for example): the stored form
+	// must be the canonical one.
+	if again, err := parseE164(e164); err != nil || again != e164 {
+		return "", errors.New("not a canonical phone number")
+	}
+	return e164, nil
+}
+
+func parseE164(s string) (string, error) {
 	num, err := phonenumbers.Parse(s, "")
 	if err != nil {
 		return "", err
