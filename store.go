@@ -25,6 +25,8 @@ type Store interface {
 	DeleteSubAccount(ctx context.Context, parentID, id string) (*Account, error)
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	// ListAPIKeys lists an account's keys, newest first; accountID "" lists
+	// the keys of every account.
 	ListAPIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
 	// RevokeAPIKey marks a key revoked; the key id may be given with or
 	// without its prefix characters. Not-found when unknown.
