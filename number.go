@@ -134,7 +134,7 @@ func (s *NumberService) Create(ctx context.Context, sc Scope, in NumberInput) (*
 			return nil, err
 		}
 		if n >= s.MaxNumbersPerAccount {
-			return nil, s.limitError()
+			return nil, NumberLimitError(s.MaxNumbersPerAccount)
 		}
 	}
 
@@ -174,8 +174,10 @@ func (s *NumberService) Create(ctx context.Context, sc Scope, in NumberInput) (*
 	return nil, Errorf(KindConflict, "No phone numbers available in %s", country)
 }
 
-func (s *NumberService) limitError() error {
-	return Errorf(KindConflict, "Number limit reached: this account may hold at most %d active numbers", s.MaxNumbersPerAccount)
+// NumberLimitError is the conflict returned when an account already holds
+// max active numbers.
+func NumberLimitError(max int) error {
+	return Errorf(KindConflict, "Number limit reached: this account may hold at most %d active numbers", max)
 }
 
 // candidates lists free numbers for the country, those in the area code first.

@@ -40,6 +40,8 @@ type Store interface {
 	ListAgents(ctx context.Context, accountID string, p Page) (List[*Agent], error)
 	// UpdateAgent reads the agent, calls fn to change it and writes it back,
 	// all in one transaction; an error from fn aborts with nothing written.
+	// fn must not call the Store: on SQLite it runs while holding the only
+	// write connection.
 	UpdateAgent(ctx context.Context, accountID, id string, fn func(*Agent) error) (*Agent, error)
 	// DeleteAgent deletes the agent and its agent webhook and detaches its
 	// numbers, returning the deleted agent.

@@ -1,0 +1,125 @@
+package sqlstore
+
+import (
+	"fmt"
+	"time"
+)
+
+// Column scanners for the values whose Go type differs between drivers:
+// PostgreSQL (pgx) returns time.Time for TIMESTAMPTZ, SQLite returns the
+// TEXT it stored (in the _time_format=sqlite layout).
+
+// timeFormats are the layouts a time stored as text may have: the one
+// modernc.org/sqlite writes under _time_format=sqlite, and the ones it reads.
+var timeFormats = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	time.RFC3339Nano,
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, f := range timeFormats {
+		if t, err := time.Parse(f, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
+}
+
+func toTime(src any) (time.Time, error) {
+	switch v := src.(type) {
+	case time.Time:
+		return v.UTC(), nil
+	case string:
+		return parseTime(v)
+	case []byte:
+		return parseTime(string(v))
+	}
+	return time.Time{}, fmt.Errorf("cannot scan %T into a time", src)
+}
+
+// timeCol scans a NOT NULL time column, in UTC.
+type timeCol struct{ p *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	t, err := toTime(src)
+	if err != nil {
+		return err
+	}
+	*c.p = t
+	return nil
+}
+
+// nullTimeCol scans a nullable time column: NULL is nil.
+type nullTimeCol struct{ p **time.Time }
+
+func (c nullTimeCol) Scan(src any) error {
+	if src == nil {
+		*c.p = nil
+		return nil
+	}
+	t, err := toTime(src)
+	if err != nil {
+		return err
+	}
+	*c.p = &t
+	return nil
+}
+
+// nullStringCol scans a nullable text column: NULL is nil.
+type nullStringCol struct{ p **string }
+
+func (c nullStringCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.p = nil
+	case string:
+		*c.p = &v
+	case []byte:
+		s := string(v)
+		*c.p = &s
+	default:
+		return fmt.Errorf("cannot scan %T into a string", src)
+	}
+	return nil
+}
+
+// bytesCol scans a nullable text column into a copy of its bytes: NULL is
+// nil, the empty string a non-nil empty slice.
+type bytesCol struct{ p *[]byte }
+
+func (c bytesCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.p = nil
+	case string:
+		*c.p = []byte(v)
+	case []byte:
+		*c.p = append(make([]byte, 0, len(v)), v...)
+	default:
+		return fmt.Errorf("cannot scan %T into text", src)
+	}
+	return nil
+}
+
+// dbTime is how a time is bound: UTC, microseconds (what both databases
+// keep), so that what is stored reads back equal.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dbNullTime binds a nullable time.
+func dbNullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return dbTime(*t)
+}
+
+// dbNullString binds a nullable string.
+func dbNullString(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}

@@ -1,0 +1,278 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"github.com/agentphone/agentphone"
+)
+
+// Dialect is what differs between the databases a Store runs on. The SQL
+// text of the queries does not.
+type Dialect struct {
+	// Name identifies the database in errors: "sqlite", "postgres".
+	Name string
+
+	// LockRows is appended to a SELECT inside a transaction to lock the rows
+	// it reads until the transaction ends. PostgreSQL: " FOR NO KEY UPDATE",
+	// which unlike FOR UPDATE does not block inserts of rows that reference
+	// the locked one. SQLite: "", since its write transactions (BEGIN
+	// IMMEDIATE on a one-connection pool) already exclude each other.
+	LockRows string
+
+	// LockMigrations runs first in every migration transaction so that two
+	// servers starting together do not migrate at once; "" when the write
+	// transaction excludes other writers by itself (SQLite).
+	LockMigrations string
+
+	// Migrations holds the schema as files named NNNN_description.sql,
+	// applied in the order of NNNN. See Store.Migrate.
+	Migrations fs.FS
+
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(err error) bool
+	// IsForeignKeyViolation reports whether err is a foreign-key failure.
+	IsForeignKeyViolation func(err error) bool
+
+	// Prepare makes the Store prepare its fixed queries once per connection
+	// with database/sql. Worth it on SQLite, where compiling a statement can
+	// cost more than running it; not on PostgreSQL through pgx, which caches
+	// prepared statements per connection by itself and whose database/sql
+	// pool hands out a different connection for every query.
+	Prepare bool
+}
+
+// Config assembles a Store.
+type Config struct {
+	Dialect Dialect
+	// Read serves plain reads. Required.
+	Read *sql.DB
+	// Write serves changes and transactions; nil means Read.
+	Write *sql.DB
+	// OnClose, when set, runs in Close after the pools are closed, e.g. to
+	// close a driver pool beneath them.
+	OnClose func() error
+}
+
+// Store is an agentphone.Store on database/sql. It is safe for concurrent
+// use. Create it with New, or with sqlite.Open or postgres.Open.
+type Store struct {
+	d       Dialect
+	read    *sql.DB
+	write   *sql.DB
+	onClose func() error
+
+	// Statements prepared on read and on write, by query text; used only
+	// when d.Prepare. prepMu serialises preparing (not using) them.
+	readStmts  sync.Map // string → *sql.Stmt
+	writeStmts sync.Map // string → *sql.Stmt
+	prepMu     sync.Mutex
+}
+
+var _ agentphone.Store = (*Store)(nil)
+
+// New returns a Store on the pools of cfg. It does not touch the database;
+// call Migrate before use when the schema may be missing or old.
+func New(cfg Config) *Store {
+	w := cfg.Write
+	if w == nil {
+		w = cfg.Read
+	}
+	return &Store{d: cfg.Dialect, read: cfg.Read, write: w, onClose: cfg.OnClose}
+}
+
+// DB returns the write pool, for components that keep their own tables in
+// the same database and want to change them in the same transactions (a job
+// queue).
+func (s *Store) DB() *sql.DB { return s.write }
+
+// Dialect returns the dialect the Store was created with.
+func (s *Store) Dialect() Dialect { return s.d }
+
+// Ping checks that both pools reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping %s: %w", s.d.Name, err)
+	}
+	if s.write != s.read {
+		if err := s.write.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping %s: %w", s.d.Name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the prepared statements, the pools and then runs OnClose.
+func (s *Store) Close() error {
+	var errs []error
+	for _, m := range []*sync.Map{&s.readStmts, &s.writeStmts} {
+		m.Range(func(k, v any) bool {
+			errs = append(errs, v.(*sql.Stmt).Close())
+			m.Delete(k)
+			return true
+		})
+	}
+	errs = append(errs, s.read.Close())
+	if s.write != s.read {
+		errs = append(errs, s.write.Close())
+	}
+	if s.onClose != nil {
+		errs = append(errs, s.onClose())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// stmt returns query prepared on db, preparing it on first use. A failed
+// preparation is not remembered, so a query prepared before the schema
+// existed is prepared again on the next call.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	m := &s.readStmts
+	if db == s.write {
+		m = &s.writeStmts
+	}
+	if st, ok := m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if st, ok := m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	m.Store(query, st)
+	return st, nil
+}
+
+// query runs a fixed read query on the read pool, prepared when the dialect
+// asks for it.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !s.d.Prepare {
+		return s.read.QueryContext(ctx, query, args...)
+	}
+	st, err := s.stmt(ctx, s.read, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// exec runs a fixed single-statement change on the write pool, outside any
+// transaction, prepared when the dialect asks for it.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if !s.d.Prepare {
+		return s.write.ExecContext(ctx, query, args...)
+	}
+	st, err := s.stmt(ctx, s.write, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryWrite runs a fixed single-statement change that returns rows
+// (UPDATE … RETURNING) on the write pool.
+func (s *Store) queryWrite(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !s.d.Prepare {
+		return s.write.QueryContext(ctx, query, args...)
+	}
+	st, err := s.stmt(ctx, s.write, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// inTx runs fn in a transaction on the write pool and commits when fn
+// returns nil; any error rolls everything back.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// scanOne scans the first row of rows into dest and closes rows. It returns
+// sql.ErrNoRows when there is none, like sql.Row.
+func scanOne(rows *sql.Rows, err error, dest ...any) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// wrap adds op to an internal error; domain errors, whose messages are for
+// API users, pass unchanged.
+func wrap(op string, err error) error {
+	if err == nil || agentphone.ErrorKind(err) != agentphone.KindInternal {
+		return err
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// notFound maps sql.ErrNoRows to a not-found domain error with msg.
+func notFound(err error, msg string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return agentphone.Errorf(agentphone.KindNotFound, "%s", msg)
+	}
+	return err
+}
+
+// Messages of the not-found errors, as API users read them.
+const (
+	msgAccountNotFound    = "Account not found"
+	msgSubAccountNotFound = "Sub-account not found"
+	msgAPIKeyNotFound     = "API key not found"
+	msgAgentNotFound      = "Agent not found"
+	msgNumberNotFound     = "Phone number not found"
+	msgWebhookNotFound    = "Webhook not found"
+)
+
+// limitOffset returns the LIMIT and OFFSET of p. A Limit of 0 or less means
+// no limit; a negative Offset counts as 0.
+func limitOffset(p agentphone.Page) (limit, offset int64) {
+	limit = int64(p.Limit)
+	if limit <= 0 {
+		limit = 1<<31 - 1
+	}
+	return limit, int64(max(p.Offset, 0))
+}
+
+// placeholders returns "$from, $from+1, …" for n arguments.
+func placeholders(from, n int) string {
+	b := make([]byte, 0, n*5)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, "$%d", from+i)
+	}
+	return string(b)
+}
