@@ -146,7 +146,8 @@ type SubAccountInput struct {
 	Name Opt[string] `json:"name"`
 }
 
-func (in *SubAccountInput) validate() error {
+// Validate reports every invalid field of in.
+func (in *SubAccountInput) Validate() error {
 	var fe fieldErrors
 	switch {
 	case !in.Name.Set:
@@ -161,7 +162,7 @@ func (in *SubAccountInput) validate() error {
 
 // CreateSubAccount creates a sub-account of the key's account.
 func (s *AccountService) CreateSubAccount(ctx context.Context, sc Scope, in SubAccountInput) (*Account, error) {
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	parent := sc.KeyAccountID
@@ -179,7 +180,7 @@ func (s *AccountService) ListSubAccounts(ctx context.Context, sc Scope, p Page) 
 
 // RenameSubAccount changes a sub-account's name.
 func (s *AccountService) RenameSubAccount(ctx context.Context, sc Scope, id string, in SubAccountInput) (*Account, error) {
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return s.Store.RenameSubAccount(ctx, sc.KeyAccountID, id, strings.TrimSpace(in.Name.Value))

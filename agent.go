@@ -431,6 +431,23 @@ func (s *AgentService) Create(ctx context.Context, sc Scope, in AgentInput) (*Ag
 	return a, nil
 }
 
+// Validate reports what Create (id "") or Update (id of an agent) would
+// reject in in, without changing anything: the edge calls it to list every
+// invalid field together with its own type errors.
+func (s *AgentService) Validate(ctx context.Context, sc Scope, id string, in AgentInput) error {
+	voices, def, err := s.voiceSet(ctx)
+	if err != nil {
+		return err
+	}
+	a := newAgent(sc.AccountID, def)
+	if id != "" {
+		if a, err = s.Store.GetAgent(ctx, sc.AccountID, id); err != nil {
+			return err
+		}
+	}
+	return in.apply(a, id == "", voices, def)
+}
+
 // Get returns an agent of the scope's account with its numbers.
 func (s *AgentService) Get(ctx context.Context, sc Scope, id string) (*Agent, error) {
 	return s.Store.GetAgent(ctx, sc.AccountID, id)

@@ -105,20 +105,8 @@ const searchBatch = 100
 // input, not-found for an unknown agent, and a conflict when the account is at
 // its number limit or the country has no number left.
 func (s *NumberService) Create(ctx context.Context, sc Scope, in NumberInput) (*Number, error) {
-	var fe fieldErrors
-	country := "US"
-	if in.Country.HasValue() {
-		country = strings.ToUpper(strings.TrimSpace(in.Country.Value))
-		fe.literal(country, s.Provider.Countries(), "country")
-	}
-	areaCode := ""
-	if in.AreaCode.HasValue() {
-		areaCode = strings.TrimSpace(in.AreaCode.Value)
-		if !isAreaCode(areaCode) {
-			fe.add("String should match pattern '^[2-9][0-9]{2}$'", "string_pattern_mismatch", "areaCode")
-		}
-	}
-	if err := fe.err(); err != nil {
+	country, areaCode, err := s.parse(in)
+	if err != nil {
 		return nil, err
 	}
 	var agentID *string
@@ -172,6 +160,29 @@ func (s *NumberService) Create(ctx context.Context, sc Scope, in NumberInput) (*
 		return nil, err
 	}
 	return nil, Errorf(KindConflict, "No phone numbers available in %s", country)
+}
+
+// Validate reports what Create would reject in in, without side effects.
+func (s *NumberService) Validate(in NumberInput) error {
+	_, _, err := s.parse(in)
+	return err
+}
+
+// parse validates in and returns its country (default US) and area code.
+func (s *NumberService) parse(in NumberInput) (country, areaCode string, err error) {
+	var fe fieldErrors
+	country = "US"
+	if in.Country.HasValue() {
+		country = strings.ToUpper(strings.TrimSpace(in.Country.Value))
+		fe.literal(country, s.Provider.Countries(), "country")
+	}
+	if in.AreaCode.HasValue() {
+		areaCode = strings.TrimSpace(in.AreaCode.Value)
+		if !isAreaCode(areaCode) {
+			fe.add("String should match pattern '^[2-9][0-9]{2}$'", "string_pattern_mismatch", "areaCode")
+		}
+	}
+	return country, areaCode, fe.err()
 }
 
 // NumberLimitError is the conflict returned when an account already holds

@@ -38,7 +38,8 @@ type WebhookInput struct {
 	Timeout      Opt[int]    `json:"timeout"`
 }
 
-func (in *WebhookInput) validate() error {
+// Validate reports every invalid field of in.
+func (in *WebhookInput) Validate() error {
 	var fe fieldErrors
 	switch {
 	case !in.URL.Set:
@@ -93,7 +94,7 @@ func (s *WebhookService) Get(ctx context.Context, sc Scope, agentID *string) (*W
 // Upsert creates or updates the webhook with a new secret; the old secret
 // stops working at once.
 func (s *WebhookService) Upsert(ctx context.Context, sc Scope, agentID *string, in WebhookInput) (*Webhook, error) {
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	if err := s.checkAgent(ctx, sc, agentID); err != nil {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is the server's configuration. Every field has a flag and an
+// AGENTPHONE_* environment variable; a flag given on the command line wins
+// over the variable, which wins over the default.
+type Config struct {
+	Addr                 string        // HTTP listen address
+	DatabaseURL          string        // sqlite:PATH or postgres://…
+	APIKey               string        // a fixed API key registered for the default account
+	PublicURL            string        // the base URL clients use; default http://<addr>
+	LogLevel             string        // debug, info, warn, error
+	LogFormat            string        // text or json
+	MaxNumbersPerAccount int           // cap on active numbers per (sub-)account; 0 = none
+	ShutdownTimeout      time.Duration // how long in-flight requests may finish on SIGTERM
+	DefaultAccount       string        // name of the account created on first start
+}
+
+// setting binds one Config field to its flag and environment variable.
+type setting struct {
+	flag, env, usage string
+	bind             func(fs *pflag.FlagSet, name, usage string)
+}
+
+func settings(c *Config) []setting {
+	str := func(p *string, def string) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, name, usage string) { fs.StringVar(p, name, def, usage) }
+	}
+	return []setting{
+		{"database-url", "AGENTPHONE_DATABASE_URL", "database: sqlite:PATH (relative or absolute, sqlite:///abs/path.db too) or postgres://user@host/db", str(&c.DatabaseURL, "sqlite:./data/agentphone.db")},
+		{"log-level", "AGENTPHONE_LOG_LEVEL", "log level: debug, info, warn, error", str(&c.LogLevel, "info")},
+		{"log-format", "AGENTPHONE_LOG_FORMAT", "log format: text or json", str(&c.LogFormat, "text")},
+	}
+}
+
+// serveSettings are the settings only serve uses.
+func serveSettings(c *Config) []setting {
+	return []setting{
+		{"addr", "AGENTPHONE_ADDR", "HTTP listen address", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.Addr, n, "127.0.0.1:8080", u) }},
+		{"api-key", "AGENTPHONE_API_KEY", "register this exact API key (at least 16 characters) for the default account", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.APIKey, n, "", u) }},
+		{"public-url", "AGENTPHONE_PUBLIC_URL", "base URL clients reach this server at (default http://<addr>)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.PublicURL, n, "", u) }},
+		{"max-numbers-per-account", "AGENTPHONE_MAX_NUMBERS_PER_ACCOUNT", "most active numbers one (sub-)account may hold; 0 = no limit", func(fs *pflag.FlagSet, n, u string) { fs.IntVar(&c.MaxNumbersPerAccount, n, 1000, u) }},
+		{"shutdown-timeout", "AGENTPHONE_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.ShutdownTimeout, n, 15*time.Second, u) }},
+		{"default-account", "AGENTPHONE_DEFAULT_ACCOUNT", "name of the account created on first start", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.DefaultAccount, n, "default", u) }},
+	}
+}
+
+// declare adds the flags of ss to fs.
+func declare(fs *pflag.FlagSet, ss []setting) {
+	for _, s := range ss {
+		s.bind(fs, s.flag, s.usage+" (env "+s.env+")")
+	}
+}
+
+// fromEnv sets every flag of ss not given on the command line from its
+// environment variable, when that is set and not empty.
+func fromEnv(fs *pflag.FlagSet, getenv func(string) string, ss []setting) error {
+	for _, s := range ss {
+		if fs.Changed(s.flag) {
+			continue
+		}
+		if v := getenv(s.env); v != "" {
+			if err := fs.Set(s.flag, v); err != nil {
+				return fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// dbTarget is a parsed AGENTPHONE_DATABASE_URL.
+type dbTarget struct {
+	Driver string // "sqlite" or "postgres"
+	DSN    string // a file path for sqlite, the URL for postgres
+}
+
+// parseDatabaseURL accepts sqlite:PATH, sqlite://PATH, sqlite:///ABS/PATH and
+// postgres:// or postgresql:// URLs.
+func parseDatabaseURL(u string) (dbTarget, error) {
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return dbTarget{Driver: "postgres", DSN: u}, nil
+	case strings.HasPrefix(u, "sqlite:"):
+		p := strings.TrimPrefix(u, "sqlite:")
+		p = strings.TrimPrefix(p, "//") // sqlite:///abs → /abs, sqlite://rel → rel
+		if p == "" {
+			return dbTarget{}, fmt.Errorf("database URL %q names no file: use sqlite:./data/agentphone.db", u)
+		}
+		return dbTarget{Driver: "sqlite", DSN: p}, nil
+	}
+	return dbTarget{}, fmt.Errorf("database URL %q: use sqlite:PATH or postgres://…", u)
+}

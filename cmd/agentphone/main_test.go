@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentphone/agentphone"
+)
+
+func TestParseDatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, driver, dsn string
+		bad             bool
+	}{
+		{in: "sqlite:./data/agentphone.db", driver: "sqlite", dsn: "./data/agentphone.db"},
+		{in: "sqlite:/var/lib/ap.db", driver: "sqlite", dsn: "/var/lib/ap.db"},
+		{in: "sqlite:///var/lib/ap.db", driver: "sqlite", dsn: "/var/lib/ap.db"},
+		{in: "sqlite:rel.db", driver: "sqlite", dsn: "rel.db"},
+		{in: "postgres://u:p@h:5432/db?sslmode=disable", driver: "postgres", dsn: "postgres://u:p@h:5432/db?sslmode=disable"},
+		{in: "postgresql://h/db", driver: "postgres", dsn: "postgresql://h/db"},
+		{in: "sqlite:", bad: true},
+		{in: "mysql://h/db", bad: true},
+		{in: "./data.db", bad: true},
+	}
+	for _, tt := range tests {
+		got, err := parseDatabaseURL(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("parseDatabaseURL(%q) = %+v, want error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got.Driver != tt.driver || got.DSN != tt.dsn {
+			t.Errorf("parseDatabaseURL(%q) = %+v, %v; want %s %s", tt.in, got, err, tt.driver, tt.dsn)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	if got := redactURL("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
+		t.Fatalf("redactURL leaked the password: %s", got)
+	}
+	if got := redactURL("sqlite:./x.db"); got != "sqlite:./x.db" {
+		t.Fatalf("redactURL(sqlite) = %s", got)
+	}
+}
+
+// run executes the CLI with args and env and returns stdout and stderr.
+func run(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := newRootCmd(func(k string) string { return env[k] }, &out, &errb)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"AGENTPHONE_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "ap.db")}
+	key1, stderr, err := run(t, env, "keys", "create", "--account", "acme")
+	if err != nil {
+		t.Fatal(err, stderr)
+	}
+	if !regexp.MustCompile(`^sk_live_[0-9A-Za-z]+\n$`).MatchString(key1) {
+		t.Fatalf("stdout = %q, want the key alone", key1)
+	}
+	if !strings.Contains(stderr, `created account "acme"`) {
+		t.Errorf("stderr = %q, want the account creation noted", stderr)
+	}
+	key2, stderr, err := run(t, env, "keys", "create", "--account", "acme", "--name", "ci")
+	if err != nil || key2 == key1 || strings.Contains(stderr, "created account") {
+		t.Fatalf("second key %q (first %q), stderr %q, err %v", key2, key1, stderr, err)
+	}
+	list, _, err := run(t, env, "keys", "list", "--account", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 3 || strings.Contains(list, strings.TrimSpace(key1)) {
+		t.Fatalf("keys list = %q: want a header and two rows, never a key", list)
+	}
+	if all, _, _ := run(t, env, "keys", "list"); all != list {
+		t.Fatalf("keys list without --account = %q, want the same two keys", all)
+	}
+	id := strings.Fields(lines[1])[0]
+	if _, stderr, err = run(t, env, "keys", "revoke", id); err != nil || !strings.Contains(stderr, "revoked key "+id) {
+		t.Fatalf("revoke: %v %s", err, stderr)
+	}
+	list, _, _ = run(t, env, "keys", "list", "--account", "acme")
+	if !regexp.MustCompile(id + `.*\d{4}-\d\d-\d\dT`).MatchString(strings.SplitN(list, id, 2)[0] + id + strings.SplitN(list, id, 2)[1]) {
+		t.Fatalf("revoked key shows no revocation time:\n%s", list)
+	}
+	if _, _, err = run(t, env, "keys", "revoke", "key_doesnotexist"); err == nil {
+		t.Fatal("revoking an unknown key succeeded")
+	}
+}
+
+func TestFlagBeatsEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	envDB, flagDB := filepath.Join(dir, "env.db"), filepath.Join(dir, "flag.db")
+	env := map[string]string{"AGENTPHONE_DATABASE_URL": "sqlite:" + envDB}
+	if _, stderr, err := run(t, env, "migrate", "--database-url", "sqlite:"+flagDB); err != nil {
+		t.Fatal(err, stderr)
+	}
+	if _, err := os.Stat(flagDB); err != nil {
+		t.Fatalf("flag database not created: %v", err)
+	}
+	if _, err := os.Stat(envDB); err == nil {
+		t.Fatal("env database created although the flag was given")
+	}
+	if _, _, err := run(t, env, "migrate", "--log-level", "loud"); err == nil {
+		t.Fatal("a bad log level was accepted")
+	}
+}
+
+// startServe runs serveRun until the returned stop is called and returns
+// what the start banner printed: the base URL and, on a first start, the key.
+func startServe(t *testing.T, cfg *Config) (baseURL, key string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveRun(ctx, cfg, streams{Out: pw, Err: io.Discard})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for baseURL == "" && sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "sk_live_") {
+			key = line
+		}
+		if rest, ok := strings.CutPrefix(line, "agentphone is running at "); ok {
+			baseURL = rest
+		}
+	}
+	// The key follows the URL in a first-start banner.
+	for key == "" && sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "sk_live_") {
+			key = line
+		}
+		if strings.HasPrefix(line, "Need a key?") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if baseURL == "" {
+		cancel()
+		t.Fatalf("serve printed no URL: %v", <-done)
+	}
+	return baseURL, key, func() error { cancel(); return <-done }
+}
+
+func newTestConfig(t *testing.T) *Config {
+	return &Config{
+		Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "ap.db"),
+		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 5 * time.Second, DefaultAccount: "default",
+	}
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	cfg := newTestConfig(t)
+	baseURL, key, stop := startServe(t, cfg)
+	if key == "" {
+		t.Fatal("first start printed no key")
+	}
+	req, _ := http.NewRequest("POST", baseURL+"/v1/agents", strings.NewReader(`{"name":"Support Bot"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"voiceMode":"webhook"`) {
+		t.Fatalf("create agent: %d %s", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v after cancel, want nil", err)
+	}
+
+	// A restart prints no new key: the account exists.
+	_, key2, stop := startServe(t, cfg)
+	if err := stop(); err != nil || key2 != "" {
+		t.Fatalf("second start: key %q, err %v", key2, err)
+	}
+}
+
+func TestServeFixedKey(t *testing.T) {
+	t.Parallel()
+	cfg := newTestConfig(t)
+	cfg.APIKey = "sk_test_0123456789abcdef"
+	for range 2 { // twice: registering the same key again is fine
+		_, key, stop := startServe(t, cfg)
+		if err := stop(); err != nil || key != "" {
+			t.Fatalf("start with a fixed key: printed key %q, err %v", key, err)
+		}
+	}
+	store, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	accounts := &agentphone.AccountService{Store: store}
+	if _, err := accounts.Authenticate(context.Background(), cfg.APIKey, ""); err != nil {
+		t.Fatalf("the fixed key does not authenticate: %v", err)
+	}
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/espeak"
+	"github.com/agentphone/agentphone/httpapi"
+	"github.com/agentphone/agentphone/sandbox"
+)
+
+func newServeCmd(cfg *Config, getenv func(string) string, io streams) *cobra.Command {
+	ss := serveSettings(cfg)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the API server",
+		Long: `Start the API server. On first start with an empty database it creates the
+default account and prints its API key once.`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return fromEnv(cmd.Flags(), getenv, ss)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serveRun(cmd.Context(), cfg, io)
+		},
+	}
+	declare(cmd.Flags(), ss)
+	return cmd
+}
+
+// serveRun runs the server until ctx is cancelled (SIGINT, SIGTERM), then
+// lets in-flight requests finish within cfg.ShutdownTimeout.
+func serveRun(ctx context.Context, cfg *Config, io streams) error {
+	logger, err := newLogger(cfg, io.Err)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	baseURL := cfg.PublicURL
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+
+	accounts := &agentphone.AccountService{Store: store}
+	key, err := bootstrap(ctx, accounts, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	voices := espeak.Catalog{}
+	api := httpapi.New(httpapi.Options{
+		Accounts: accounts,
+		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
+		Numbers: &agentphone.NumberService{
+			Store:                store,
+			Provider:             sandbox.New(sandbox.Options{Held: store.HeldPhoneNumbers}),
+			Logger:               logger,
+			MaxNumbersPerAccount: cfg.MaxNumbersPerAccount,
+		},
+		Webhooks:   &agentphone.WebhookService{Store: store},
+		Voices:     voices,
+		Ready:      store.Ping,
+		Logger:     logger,
+		Registerer: reg,
+		Gatherer:   reg,
+		Version:    buildVersion(),
+	})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	printBanner(io.Out, baseURL, key)
+	logger.Info("agentphone started", "version", buildVersion(), "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// bootstrap makes sure someone can use the server: on a fresh database it
+// creates the default account and returns a new key for it (shown once);
+// with cfg.APIKey it registers that key for the default account instead and
+// returns "".
+func bootstrap(ctx context.Context, accounts *agentphone.AccountService, cfg *Config) (string, error) {
+	if cfg.APIKey != "" {
+		acct, _, err := accounts.EnsureAccount(ctx, cfg.DefaultAccount)
+		if err != nil {
+			return "", fmt.Errorf("default account: %w", err)
+		}
+		if err := accounts.RegisterKey(ctx, acct.ID, cfg.APIKey); err != nil {
+			return "", fmt.Errorf("AGENTPHONE_API_KEY: %w", err)
+		}
+		return "", nil
+	}
+	n, err := accounts.Store.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	acct, _, err := accounts.EnsureAccount(ctx, cfg.DefaultAccount)
+	if err != nil {
+		return "", fmt.Errorf("default account: %w", err)
+	}
+	key, _, err := accounts.CreateKey(ctx, acct.ID, "first start")
+	return key, err
+}
+
+// printBanner tells a person what to do next.
+func printBanner(w io.Writer, baseURL, key string) {
+	if key == "" {
+		fmt.Fprintf(w, "agentphone is running at %s\n"+
+			"  Need a key? agentphone keys create --account default\n", baseURL)
+		return
+	}
+	fmt.Fprintf(w, `
+agentphone is running at %[1]s
+
+Your API key (shown only this once; save it now):
+
+    %[2]s
+
+Try it:
+
+    export AGENTPHONE_URL=%[1]s AGENTPHONE_KEY=%[2]s
+    curl -s -X POST "$AGENTPHONE_URL/v1/agents" -H "Authorization: Bearer $AGENTPHONE_KEY" \
+      -H 'Content-Type: application/json' -d '{"name": "Support Bot"}'
+    curl -s -X POST "$AGENTPHONE_URL/v1/numbers" -H "Authorization: Bearer $AGENTPHONE_KEY" \
+      -H 'Content-Type: application/json' -d '{"areaCode": "415"}'
+
+The official SDKs work too: point their base URL at %[1]s.
+API reference: %[1]s/openapi.json
+
+`, baseURL, key)
+}
+
+// redactURL hides a password in a database URL for logs.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return u[:scheme+3] + userinfo[:i] + ":xxxxx" + u[at:]
+	}
+	return u
+}

@@ -1,0 +1,267 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/agentphone/agentphone"
+)
+
+// agentJSON is the Agent object (spec §2.1), keys in the spec's order, plus
+// our updatedAt.
+type agentJSON struct {
+	ID                      string            `json:"id"`
+	Name                    string            `json:"name"`
+	Description             *string           `json:"description"`
+	VoiceMode               string            `json:"voiceMode"`
+	EnableMessaging         bool              `json:"enableMessaging"`
+	ModelTier               string            `json:"modelTier"`
+	SystemPrompt            *string           `json:"systemPrompt"`
+	BeginMessage            *string           `json:"beginMessage"`
+	Voice                   string            `json:"voice"`
+	TransferNumber          *string           `json:"transferNumber"`
+	CustomTools             []customToolJSON  `json:"customTools"` // null until tools are set
+	VoicemailMessage        *string           `json:"voicemailMessage"`
+	CallScreeningIdentity   *string           `json:"callScreeningIdentity"`
+	CallScreeningPurpose    *string           `json:"callScreeningPurpose"`
+	STTMode                 string            `json:"sttMode"`
+	AmbientSound            string            `json:"ambientSound"`
+	DenoisingMode           string            `json:"denoisingMode"`
+	MaxSilenceMs            int               `json:"maxSilenceMs"`
+	VoiceSpeed              float64           `json:"voiceSpeed"`
+	InterruptionSensitivity float64           `json:"interruptionSensitivity"`
+	EnableBackchannel       bool              `json:"enableBackchannel"`
+	Language                string            `json:"language"`
+	CreatedAt               timestamp         `json:"createdAt"`
+	Numbers                 []agentNumberJSON `json:"numbers"` // never null
+	UpdatedAt               timestamp         `json:"updatedAt"`
+}
+
+// customToolJSON is a stored custom tool (spec §2.3), echoed as stored.
+type customToolJSON struct {
+	Name                 string            `json:"name"`
+	Description          string            `json:"description"`
+	URL                  string            `json:"url"`
+	Method               string            `json:"method"`
+	Headers              map[string]string `json:"headers"`
+	Parameters           json.RawMessage   `json:"parameters"`
+	TimeoutMs            *int              `json:"timeoutMs"`
+	SpeakDuringExecution *bool             `json:"speakDuringExecution"`
+	ExecutionMessage     *string           `json:"executionMessage"`
+}
+
+// agentNumberJSON is a number as listed on its agent (spec §2.2).
+type agentNumberJSON struct {
+	ID          string `json:"id"`
+	PhoneNumber string `json:"phoneNumber"`
+	Status      string `json:"status"`
+	Type        string `json:"type"`
+}
+
+func newAgentJSON(a *agentphone.Agent) agentJSON {
+	out := agentJSON{
+		ID: a.ID, Name: a.Name, Description: a.Description, VoiceMode: a.VoiceMode,
+		EnableMessaging: a.EnableMessaging, ModelTier: a.ModelTier, SystemPrompt: a.SystemPrompt,
+		BeginMessage: a.BeginMessage, Voice: a.Voice, TransferNumber: a.TransferNumber,
+		VoicemailMessage: a.VoicemailMessage, CallScreeningIdentity: a.CallScreeningIdentity,
+		CallScreeningPurpose: a.CallScreeningPurpose, STTMode: a.STTMode, AmbientSound: a.AmbientSound,
+		DenoisingMode: a.DenoisingMode, MaxSilenceMs: a.MaxSilenceMs, VoiceSpeed: a.VoiceSpeed,
+		InterruptionSensitivity: a.InterruptionSensitivity, EnableBackchannel: a.EnableBackchannel,
+		Language: a.Language, CreatedAt: timestamp(a.CreatedAt), UpdatedAt: timestamp(a.UpdatedAt),
+		Numbers: make([]agentNumberJSON, len(a.Numbers)),
+	}
+	if a.CustomTools != nil {
+		out.CustomTools = make([]customToolJSON, len(a.CustomTools))
+		for i, t := range a.CustomTools {
+			ct := customToolJSON(t)
+			if len(ct.Parameters) == 0 {
+				ct.Parameters = nil // null, not an invalid empty value
+			}
+			out.CustomTools[i] = ct
+		}
+	}
+	for i, n := range a.Numbers {
+		out.Numbers[i] = agentNumberJSON(n)
+	}
+	return out
+}
+
+// deleteAgentJSON is DeleteAgentResponse (spec §2.10).
+type deleteAgentJSON struct {
+	Success bool   `json:"success"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+}
+
+// attachNumberInput is AttachNumberRequest (spec §2.11).
+type attachNumberInput struct {
+	NumberID agentphone.Opt[string] `json:"numberId"`
+}
+
+// attachNumberJSON is AttachNumberResponse (spec §2.11).
+type attachNumberJSON struct {
+	AgentID string          `json:"agentId"`
+	Number  agentNumberJSON `json:"number"`
+}
+
+// agentConversationJSON is an item of GET /v1/agents/{id}/conversations
+// (spec §2.13).
+type agentConversationJSON struct {
+	ID                 string    `json:"id"`
+	AgentID            *string   `json:"agentId"`
+	PhoneNumberID      string    `json:"phoneNumberId"`
+	PhoneNumber        string    `json:"phoneNumber"`
+	Participant        string    `json:"participant"`
+	LastMessageAt      timestamp `json:"lastMessageAt"`
+	LastMessagePreview string    `json:"lastMessagePreview"`
+	MessageCount       int       `json:"messageCount"`
+	CreatedAt          timestamp `json:"createdAt"`
+}
+
+// callSummaryJSON is CallSummary (spec §8.1), used by every call list.
+type callSummaryJSON struct {
+	ID                    string     `json:"id"`
+	AgentID               *string    `json:"agentId"`
+	PhoneNumberID         *string    `json:"phoneNumberId"`
+	PhoneNumber           *string    `json:"phoneNumber"`
+	FromNumber            string     `json:"fromNumber"`
+	ToNumber              string     `json:"toNumber"`
+	Direction             string     `json:"direction"`
+	Status                string     `json:"status"`
+	StartedAt             timestamp  `json:"startedAt"`
+	EndedAt               *timestamp `json:"endedAt"`
+	DurationSeconds       *int       `json:"durationSeconds"`
+	LastTranscriptSnippet *string    `json:"lastTranscriptSnippet"`
+	RecordingURL          *string    `json:"recordingUrl"`
+	RecordingAvailable    bool       `json:"recordingAvailable"`
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	p, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	l, err := s.agents.List(r.Context(), sc, p)
+	if err != nil {
+		return err
+	}
+	out := offsetList[agentJSON]{Data: make([]agentJSON, len(l.Items)), HasMore: l.HasMore(p), Total: l.Total}
+	for i, a := range l.Items {
+		out.Data[i] = newAgentJSON(a)
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	var in agentphone.AgentInput
+	err := decode(r, &in, bodyRequired, func() error {
+		return s.agents.Validate(r.Context(), sc, "", in)
+	})
+	if err != nil {
+		return err
+	}
+	a, err := s.agents.Create(r.Context(), sc, in)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, newAgentJSON(a))
+	return nil
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	a, err := s.agents.Get(r.Context(), sc, r.PathValue("agent_id"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, newAgentJSON(a))
+	return nil
+}
+
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	id := r.PathValue("agent_id")
+	var in agentphone.AgentInput
+	err := decode(r, &in, bodyRequired, func() error {
+		return s.agents.Validate(r.Context(), sc, id, in)
+	})
+	if err != nil {
+		return err
+	}
+	a, err := s.agents.Update(r.Context(), sc, id, in)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, newAgentJSON(a))
+	return nil
+}
+
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	a, err := s.agents.Delete(r.Context(), sc, r.PathValue("agent_id"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, deleteAgentJSON{Success: true, ID: a.ID, Name: a.Name})
+	return nil
+}
+
+func (s *Server) attachNumber(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	var in attachNumberInput
+	if err := decode(r, &in, bodyRequired, nil); err != nil {
+		return err
+	}
+	switch {
+	case !in.NumberID.Set:
+		return &validationError{[]agentphone.FieldError{{Loc: []any{"body", "numberId"}, Msg: "Field required", Type: "missing"}}}
+	case in.NumberID.Null:
+		return &validationError{[]agentphone.FieldError{{Loc: []any{"body", "numberId"}, Msg: "Input should be a valid string", Type: "string_type"}}}
+	}
+	agentID := r.PathValue("agent_id")
+	n, err := s.agents.AttachNumber(r.Context(), sc, agentID, in.NumberID.Value)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, attachNumberJSON{
+		AgentID: agentID,
+		Number:  agentNumberJSON{ID: n.ID, PhoneNumber: n.PhoneNumber, Status: n.Status, Type: n.Type},
+	})
+	return nil
+}
+
+func (s *Server) detachNumber(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	if err := s.agents.DetachNumber(r.Context(), sc, r.PathValue("agent_id"), r.PathValue("number_id")); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, success)
+	return nil
+}
+
+// listAgentConversations lists the conversations of an agent's numbers. The
+// messaging issues fill it; today no conversation exists.
+func (s *Server) listAgentConversations(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	if _, err := s.agentPage(r, sc); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, offsetList[agentConversationJSON]{Data: []agentConversationJSON{}})
+	return nil
+}
+
+// listAgentCalls lists the calls of an agent. The call issues fill it;
+// today no call exists.
+func (s *Server) listAgentCalls(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	if _, err := s.agentPage(r, sc); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, offsetList[callSummaryJSON]{Data: []callSummaryJSON{}})
+	return nil
+}
+
+// agentPage validates the page of an agent's sub-list (422 first, as FastAPI
+// validates before the handler runs) and checks that the agent exists.
+func (s *Server) agentPage(r *http.Request, sc agentphone.Scope) (agentphone.Page, error) {
+	p, err := pageQuery(r)
+	if err != nil {
+		return p, err
+	}
+	_, err = s.agents.Get(r.Context(), sc, r.PathValue("agent_id"))
+	return p, err
+}

@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentphone/agentphone"
+)
+
+// Options configures a Server. The four services and Voices are required.
+type Options struct {
+	Accounts *agentphone.AccountService
+	Agents   *agentphone.AgentService
+	Numbers  *agentphone.NumberService
+	Webhooks *agentphone.WebhookService
+	Voices   agentphone.VoiceCatalog
+
+	// Ready reports whether the server can serve traffic (GET /readyz), e.g.
+	// that the database answers. Nil: always ready.
+	Ready func(ctx context.Context) error
+	// Logger receives one access line per request and the errors behind 500s.
+	// It is wrapped in LogHandler unless it already is. Nil: discard.
+	Logger *slog.Logger
+	// Registerer receives the HTTP metrics. Nil: no metrics are registered.
+	Registerer prometheus.Registerer
+	// Gatherer is served on GET /metrics. Nil: Registerer when it is also a
+	// Gatherer (a *prometheus.Registry), else an empty registry.
+	Gatherer prometheus.Gatherer
+	// Version is the server version shown in the OpenAPI document.
+	Version string
+}
+
+// Server is the REST API as an http.Handler. It is safe for concurrent use.
+type Server struct {
+	mux      *http.ServeMux
+	routes   []string // patterns registered on mux, in order
+	logger   *slog.Logger
+	metrics  *metrics
+	accounts *agentphone.AccountService
+	agents   *agentphone.AgentService
+	numbers  *agentphone.NumberService
+	webhooks *agentphone.WebhookService
+	voices   agentphone.VoiceCatalog
+	ready    func(ctx context.Context) error
+	gatherer prometheus.Gatherer
+	openapi  []byte    // the OpenAPI document with this server's version
+	bufs     sync.Pool // of *bytes.Buffer, for response encoding
+}
+
+// New returns a Server over the services of o. It panics when a required
+// service is missing, which is a wiring mistake.
+func New(o Options) *Server {
+	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Voices == nil {
+		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks and Voices are required")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if _, ok := logger.Handler().(*ctxHandler); !ok {
+		logger = slog.New(LogHandler(logger.Handler()))
+	}
+	gatherer := o.Gatherer
+	if gatherer == nil {
+		if g, ok := o.Registerer.(prometheus.Gatherer); ok {
+			gatherer = g
+		} else {
+			gatherer = prometheus.NewRegistry()
+		}
+	}
+	s := &Server{
+		mux:      http.NewServeMux(),
+		logger:   logger,
+		metrics:  newMetrics(o.Registerer),
+		accounts: o.Accounts,
+		agents:   o.Agents,
+		numbers:  o.Numbers,
+		webhooks: o.Webhooks,
+		voices:   o.Voices,
+		ready:    o.Ready,
+		gatherer: gatherer,
+		openapi:  openAPIDocument(o.Version),
+		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
+	// Build the decoding plans now: an unsupported input type panics at
+	// start, not in a request.
+	for _, t := range inputTypes {
+		planFor(t)
+	}
+	s.registerRoutes()
+	return s
+}
+
+// inputTypes are the request bodies this server decodes.
+var inputTypes = []reflect.Type{
+	reflect.TypeFor[agentphone.AgentInput](),
+	reflect.TypeFor[agentphone.NumberInput](),
+	reflect.TypeFor[agentphone.WebhookInput](),
+	reflect.TypeFor[agentphone.SubAccountInput](),
+	reflect.TypeFor[attachNumberInput](),
+}
+
+// registerRoutes is the route table (spec §1.11). Literal segments win over
+// parameters by ServeMux precedence (/v1/agents/voices over
+// /v1/agents/{agent_id}). Every route here is described in openapi.json, and
+// a test keeps the two equal.
+func (s *Server) registerRoutes() {
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
+	s.handle("GET /metrics", s.metricsHandler())
+	s.handle("GET /openapi.json", http.HandlerFunc(s.openAPI))
+
+	s.v1("GET /v1/agents/voices", s.listVoices)
+	s.v1("GET /v1/agents", s.listAgents)
+	s.v1("POST /v1/agents", s.createAgent)
+	s.v1("GET /v1/agents/{agent_id}", s.getAgent)
+	s.v1("PATCH /v1/agents/{agent_id}", s.updateAgent)
+	s.v1("DELETE /v1/agents/{agent_id}", s.deleteAgent)
+	s.v1("POST /v1/agents/{agent_id}/numbers", s.attachNumber)
+	s.v1("DELETE /v1/agents/{agent_id}/numbers/{number_id}", s.detachNumber)
+	s.v1("GET /v1/agents/{agent_id}/conversations", s.listAgentConversations)
+	s.v1("GET /v1/agents/{agent_id}/calls", s.listAgentCalls)
+	s.v1("GET /v1/agents/{agent_id}/webhook", s.getAgentWebhook)
+	s.v1("POST /v1/agents/{agent_id}/webhook", s.upsertAgentWebhook)
+	s.v1("DELETE /v1/agents/{agent_id}/webhook", s.deleteAgentWebhook)
+
+	s.v1("GET /v1/numbers", s.listNumbers)
+	s.v1("POST /v1/numbers", s.createNumber)
+	s.v1("GET /v1/numbers/{number_id}", s.getNumber)
+	s.v1("DELETE /v1/numbers/{number_id}", s.releaseNumber)
+	s.v1("GET /v1/numbers/{number_id}/messages", s.listNumberMessages)
+	s.v1("GET /v1/numbers/{number_id}/calls", s.listNumberCalls)
+
+	s.v1("GET /v1/webhooks", s.getWebhook)
+	s.v1("POST /v1/webhooks", s.upsertWebhook)
+	s.v1("DELETE /v1/webhooks", s.deleteWebhook)
+
+	// Sub-accounts always act on the key's own account: X-Sub-Account-Id is
+	// ignored on them (a sub-account cannot have sub-accounts).
+	s.v1Key("GET /v1/sub-accounts", s.listSubAccounts)
+	s.v1Key("POST /v1/sub-accounts", s.createSubAccount)
+	s.v1Key("PATCH /v1/sub-accounts/{sub_account_id}", s.renameSubAccount)
+	s.v1Key("DELETE /v1/sub-accounts/{sub_account_id}", s.deleteSubAccount)
+}
+
+// handlerFunc is an authenticated API handler. A returned error is written
+// by writeError; a handler that returns nil has written its response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error
+
+// handle registers h for pattern, behind the body limit.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, limitBody(h, s))
+}
+
+// v1 registers an authenticated route that honours X-Sub-Account-Id.
+func (s *Server) v1(pattern string, h handlerFunc) { s.handle(pattern, s.authed(h, true)) }
+
+// v1Key registers an authenticated route that acts on the key's own
+// account whatever X-Sub-Account-Id says.
+func (s *Server) v1Key(pattern string, h handlerFunc) { s.handle(pattern, s.authed(h, false)) }
+
+// routeLabel returns the path of a ServeMux pattern ("GET /v1/agents" →
+// "/v1/agents"), or "unmatched".
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
