@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	s := sqlstore.New(sqlstore.Config{Dialect: Dialect(), Read: read, Write: write})
+	s := sqlstore.New(sqlstore.Config{Dialect: Dialect(), Read: read, Write: write, SingleWriter: true})
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

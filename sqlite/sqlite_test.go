@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -115,3 +117,49 @@ func TestConcurrentWriters(t *testing.T) {
 // go test ./sqlite -run '^$' -bench . -benchtime 3s
 func BenchmarkGetAgent(b *testing.B)    { storetest.BenchGetAgent(b, storetest.OpenSQLite) }
 func BenchmarkCreateAgent(b *testing.B) { storetest.BenchCreateAgent(b, storetest.OpenSQLite) }
+
+// TestWriterWaitHonoursContext: while one writer holds the single write
+// connection, another writer whose context ends gives up with the context's
+// error instead of waiting on, and writes nothing.
+func TestWriterWaitHonoursContext(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.OpenSQLite(t)
+	acct := &agentphone.Account{ID: agentphone.NewID(agentphone.PrefixAccount), Name: "acme", CreatedAt: agentphone.Now()}
+	if err := s.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	first := &agentphone.Agent{ID: agentphone.NewID(agentphone.PrefixAgent), AccountID: acct.ID, Name: "first",
+		CreatedAt: agentphone.Now(), UpdatedAt: agentphone.Now()}
+	if err := s.CreateAgent(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateAgent(ctx, acct.ID, first.ID, func(a *agentphone.Agent) error {
+			close(holding)
+			<-release // keep the write turn
+			return nil
+		})
+		done <- err
+	}()
+	<-holding
+
+	wctx, cancel := context.WithCancel(ctx)
+	second := *first
+	second.ID = agentphone.NewID(agentphone.PrefixAgent)
+	errc := make(chan error, 1)
+	go func() { errc <- s.CreateAgent(wctx, &second) }()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting writer returned %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetAgent(ctx, acct.ID, second.ID); !errors.Is(err, agentphone.ErrNotFound) {
+		t.Fatalf("the cancelled write was stored: %v", err)
+	}
+}

@@ -74,9 +74,10 @@ func (s *Store) ListSubAccounts(ctx context.Context, parentID string, p agentpho
 // RenameSubAccount changes the name of a sub-account of parentID.
 func (s *Store) RenameSubAccount(ctx context.Context, parentID, id, name string) (*agentphone.Account, error) {
 	a := new(agentphone.Account)
-	rows, err := s.queryWrite(ctx, `UPDATE accounts SET name = $1 WHERE id = $2 AND parent_id = $3
-		RETURNING `+accountCols, name, id, parentID)
-	if err := scanOne(rows, err, accountDest(a)...); err != nil {
+	err := s.writeRow(ctx, `UPDATE accounts SET name = $1 WHERE id = $2 AND parent_id = $3
+		RETURNING `+accountCols,
+		[]any{name, id, parentID}, accountDest(a)...)
+	if err != nil {
 		return nil, wrap("rename sub-account", notFound(err, msgSubAccountNotFound))
 	}
 	return a, nil
@@ -181,9 +182,10 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*age
 		id = agentphone.PrefixAPIKey + id
 	}
 	k := new(agentphone.APIKey)
-	rows, err := s.queryWrite(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
-		RETURNING `+keyCols, dbTime(at), id)
-	if err := scanOne(rows, err, keyDest(k)...); err != nil {
+	err := s.writeRow(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
+		RETURNING `+keyCols,
+		[]any{dbTime(at), id}, keyDest(k)...)
+	if err != nil {
 		return nil, wrap("revoke api key", notFound(err, msgAPIKeyNotFound))
 	}
 	return k, nil

@@ -159,11 +159,12 @@ func (s *Store) HeldPhoneNumbers(ctx context.Context, phones []string) (map[stri
 // it. Releasing it again changes nothing but returns it.
 func (s *Store) ReleaseNumber(ctx context.Context, accountID, id string, at time.Time) (*agentphone.Number, error) {
 	n := new(agentphone.Number)
-	rows, err := s.queryWrite(ctx, `UPDATE numbers
+	err := s.writeRow(ctx, `UPDATE numbers
 		SET status = 'released', released_at = COALESCE(released_at, $1), agent_id = NULL, attached_at = NULL
 		WHERE id = $2 AND account_id = $3
-		RETURNING `+numberCols, dbTime(at), id, accountID)
-	if err := scanOne(rows, err, numberDest(n)...); err != nil {
+		RETURNING `+numberCols,
+		[]any{dbTime(at), id, accountID}, numberDest(n)...)
+	if err != nil {
 		return nil, wrap("release number", notFound(err, msgNumberNotFound))
 	}
 	return n, nil

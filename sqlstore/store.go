@@ -56,6 +56,9 @@ type Config struct {
 	// OnClose, when set, runs in Close after the pools are closed, e.g. to
 	// close a driver pool beneath them.
 	OnClose func() error
+	// SingleWriter says that Write has one connection (SQLite); writers
+	// then take turns in arrival order (see acquireWrite).
+	SingleWriter bool
 }
 
 // Store is an agentphone.Store on database/sql. It is safe for concurrent
@@ -65,6 +68,9 @@ type Store struct {
 	read    *sql.DB
 	write   *sql.DB
 	onClose func() error
+	// writeTurn, with SingleWriter, holds a token while a writer has its
+	// turn; nil otherwise.
+	writeTurn chan struct{}
 
 	// Statements prepared on read and on write, by query text; used only
 	// when d.Prepare. prepMu serialises preparing (not using) them.
@@ -82,7 +88,11 @@ func New(cfg Config) *Store {
 	if w == nil {
 		w = cfg.Read
 	}
-	return &Store{d: cfg.Dialect, read: cfg.Read, write: w, onClose: cfg.OnClose}
+	s := &Store{d: cfg.Dialect, read: cfg.Read, write: w, onClose: cfg.OnClose}
+	if cfg.SingleWriter {
+		s.writeTurn = make(chan struct{}, 1)
+	}
+	return s
 }
 
 // DB returns the write pool, for components that keep their own tables in
@@ -169,6 +179,11 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 // exec runs a fixed single-statement change on the write pool, outside any
 // transaction, prepared when the dialect asks for it.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if !s.d.Prepare {
 		return s.write.ExecContext(ctx, query, args...)
 	}
@@ -179,22 +194,52 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return st.ExecContext(ctx, args...)
 }
 
-// queryWrite runs a fixed single-statement change that returns rows
-// (UPDATE … RETURNING) on the write pool.
-func (s *Store) queryWrite(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// writeRow runs a fixed single-statement change that returns one row
+// (UPDATE … RETURNING) on the write pool and scans it into dest; it returns
+// sql.ErrNoRows when the statement changed nothing.
+func (s *Store) writeRow(ctx context.Context, query string, args []any, dest ...any) error {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !s.d.Prepare {
-		return s.write.QueryContext(ctx, query, args...)
+		rows, err := s.write.QueryContext(ctx, query, args...)
+		return scanOne(rows, err, dest...)
 	}
 	st, err := s.stmt(ctx, s.write, query)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	return scanOne(rows, err, dest...)
+}
+
+// acquireWrite waits for the turn of the caller to write when the store has
+// a single writer, and returns the function that ends the turn. Turns are
+// given in arrival order: database/sql hands a freed connection to a random
+// waiter, so with many writers queued on one connection, some would wait
+// far longer than the queue is long (a p99 several times the mean).
+func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
+	if s.writeTurn == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writeTurn <- struct{}{}: // a channel's waiting senders are served first come, first served
+		return func() { <-s.writeTurn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // inTx runs fn in a transaction on the write pool and commits when fn
 // returns nil; any error rolls everything back.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -31,16 +31,16 @@ func scopeKey(agentID *string) string {
 // agent of w.AccountID.
 func (s *Store) UpsertWebhook(ctx context.Context, w *agentphone.Webhook) (*agentphone.Webhook, error) {
 	out := new(agentphone.Webhook)
-	rows, err := s.queryWrite(ctx, `INSERT INTO webhooks (id, account_id, agent_id, scope_key, url, secret, status,
+	err := s.writeRow(ctx, `INSERT INTO webhooks (id, account_id, agent_id, scope_key, url, secret, status,
 			context_limit, timeout_seconds, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (account_id, scope_key) DO UPDATE SET url = excluded.url, secret = excluded.secret,
 			status = excluded.status, context_limit = excluded.context_limit,
 			timeout_seconds = excluded.timeout_seconds, updated_at = excluded.updated_at
 		RETURNING `+webhookCols,
-		w.ID, w.AccountID, dbNullString(w.AgentID), scopeKey(w.AgentID), w.URL, w.Secret, w.Status,
-		w.ContextLimit, w.Timeout, dbTime(w.CreatedAt), dbTime(w.UpdatedAt))
-	if err := scanOne(rows, err, webhookDest(out)...); err != nil {
+		[]any{w.ID, w.AccountID, dbNullString(w.AgentID), scopeKey(w.AgentID), w.URL, w.Secret, w.Status,
+			w.ContextLimit, w.Timeout, dbTime(w.CreatedAt), dbTime(w.UpdatedAt)}, webhookDest(out)...)
+	if err != nil {
 		if s.d.IsForeignKeyViolation(err) {
 			if w.AgentID != nil {
 				return nil, agentphone.Errorf(agentphone.KindNotFound, msgAgentNotFound)
