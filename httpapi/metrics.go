@@ -16,6 +16,7 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
 
 	mu     sync.RWMutex
 	routes map[routeKey]*routeMetrics // guarded by mu; children resolved once per route
@@ -43,10 +44,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to serve an HTTP request, by method and route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agentphone_http_requests_in_flight",
+			Help: "HTTP requests being served now.",
+		}),
 		routes: map[routeKey]*routeMetrics{},
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration)
+		reg.MustRegister(m.requests, m.duration, m.inFlight)
 	}
 	return m
 }

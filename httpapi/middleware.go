@@ -52,6 +52,8 @@ func RequestID(ctx context.Context) string {
 // from panics, routes, and records the access log line and metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	st := &requestState{id: requestID(r.Header.Get(hdrRequestID))}
 	st.rw.ResponseWriter = w
 	w.Header()[hdrRequestID] = []string{st.id}

@@ -222,6 +222,7 @@ func TestMetrics(t *testing.T) {
 			`agentphone_http_requests_total{method="OTHER",route="unmatched",status="405"} 1`,
 			`agentphone_http_request_duration_seconds_count{method="GET",route="/v1/agents/{agent_id}"} 4`,
 			`agentphone_http_request_duration_seconds_bucket{method="GET",route="/v1/agents/{agent_id}",le="+Inf"} 4`,
+			`agentphone_http_requests_in_flight 1`, // the scrape itself
 		} {
 			if !strings.Contains(text, line+"\n") {
 				t.Errorf("/metrics lacks %s", line)

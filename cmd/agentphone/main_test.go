@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -220,5 +222,57 @@ func TestServeFixedKey(t *testing.T) {
 	accounts := &agentphone.AccountService{Store: store}
 	if _, err := accounts.Authenticate(context.Background(), cfg.APIKey, ""); err != nil {
 		t.Fatalf("the fixed key does not authenticate: %v", err)
+	}
+}
+
+// TestServeGracefulShutdown: a request in flight when shutdown begins is
+// still answered, and serve then returns nil.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	cfg := newTestConfig(t)
+	baseURL, key, stop := startServe(t, cfg)
+
+	// Send the headers and half of the body, shut down, then the rest.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name":"In Flight"}`
+	fmt.Fprintf(conn, "POST /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", key, len(body), body[:8])
+	// Wait until the server is serving it (the scrape itself is the other
+	// request in flight); until then the connection may still sit in the
+	// listen backlog, which shutdown closes.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("the partial request never showed as in flight")
+		}
+		resp, err := http.Get(baseURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(m), "\nagentphone_http_requests_in_flight 2\n") {
+			break
+		}
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	if _, err := io.WriteString(conn, body[8:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request got no answer: %v", err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(got), `"name":"In Flight"`) {
+		t.Fatalf("in-flight request: %d %s", resp.StatusCode, got)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
 	}
 }
