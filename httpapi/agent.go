@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/agentphone/agentphone"
@@ -10,44 +9,31 @@ import (
 // agentJSON is the Agent object (spec §2.1), keys in the spec's order, plus
 // our updatedAt.
 type agentJSON struct {
-	ID                      string            `json:"id"`
-	Name                    string            `json:"name"`
-	Description             *string           `json:"description"`
-	VoiceMode               string            `json:"voiceMode"`
-	EnableMessaging         bool              `json:"enableMessaging"`
-	ModelTier               string            `json:"modelTier"`
-	SystemPrompt            *string           `json:"systemPrompt"`
-	BeginMessage            *string           `json:"beginMessage"`
-	Voice                   string            `json:"voice"`
-	TransferNumber          *string           `json:"transferNumber"`
-	CustomTools             []customToolJSON  `json:"customTools"` // null until tools are set
-	VoicemailMessage        *string           `json:"voicemailMessage"`
-	CallScreeningIdentity   *string           `json:"callScreeningIdentity"`
-	CallScreeningPurpose    *string           `json:"callScreeningPurpose"`
-	STTMode                 string            `json:"sttMode"`
-	AmbientSound            string            `json:"ambientSound"`
-	DenoisingMode           string            `json:"denoisingMode"`
-	MaxSilenceMs            int               `json:"maxSilenceMs"`
-	VoiceSpeed              float64           `json:"voiceSpeed"`
-	InterruptionSensitivity float64           `json:"interruptionSensitivity"`
-	EnableBackchannel       bool              `json:"enableBackchannel"`
-	Language                string            `json:"language"`
-	CreatedAt               timestamp         `json:"createdAt"`
-	Numbers                 []agentNumberJSON `json:"numbers"` // never null
-	UpdatedAt               timestamp         `json:"updatedAt"`
-}
-
-// customToolJSON is a stored custom tool (spec §2.3), echoed as stored.
-type customToolJSON struct {
-	Name                 string            `json:"name"`
-	Description          string            `json:"description"`
-	URL                  string            `json:"url"`
-	Method               string            `json:"method"`
-	Headers              map[string]string `json:"headers"`
-	Parameters           json.RawMessage   `json:"parameters"`
-	TimeoutMs            *int              `json:"timeoutMs"`
-	SpeakDuringExecution *bool             `json:"speakDuringExecution"`
-	ExecutionMessage     *string           `json:"executionMessage"`
+	ID                      string                  `json:"id"`
+	Name                    string                  `json:"name"`
+	Description             *string                 `json:"description"`
+	VoiceMode               string                  `json:"voiceMode"`
+	EnableMessaging         bool                    `json:"enableMessaging"`
+	ModelTier               string                  `json:"modelTier"`
+	SystemPrompt            *string                 `json:"systemPrompt"`
+	BeginMessage            *string                 `json:"beginMessage"`
+	Voice                   string                  `json:"voice"`
+	TransferNumber          *string                 `json:"transferNumber"`
+	CustomTools             []agentphone.CustomTool `json:"customTools"` // null until tools are set; echoed as stored (spec §2.3)
+	VoicemailMessage        *string                 `json:"voicemailMessage"`
+	CallScreeningIdentity   *string                 `json:"callScreeningIdentity"`
+	CallScreeningPurpose    *string                 `json:"callScreeningPurpose"`
+	STTMode                 string                  `json:"sttMode"`
+	AmbientSound            string                  `json:"ambientSound"`
+	DenoisingMode           string                  `json:"denoisingMode"`
+	MaxSilenceMs            int                     `json:"maxSilenceMs"`
+	VoiceSpeed              float64                 `json:"voiceSpeed"`
+	InterruptionSensitivity float64                 `json:"interruptionSensitivity"`
+	EnableBackchannel       bool                    `json:"enableBackchannel"`
+	Language                string                  `json:"language"`
+	CreatedAt               timestamp               `json:"createdAt"`
+	Numbers                 []agentNumberJSON       `json:"numbers"` // never null
+	UpdatedAt               timestamp               `json:"updatedAt"`
 }
 
 // agentNumberJSON is a number as listed on its agent (spec §2.2).
@@ -71,13 +57,12 @@ func newAgentJSON(a *agentphone.Agent) agentJSON {
 		Numbers: make([]agentNumberJSON, len(a.Numbers)),
 	}
 	if a.CustomTools != nil {
-		out.CustomTools = make([]customToolJSON, len(a.CustomTools))
+		out.CustomTools = make([]agentphone.CustomTool, len(a.CustomTools))
 		for i, t := range a.CustomTools {
-			ct := customToolJSON(t)
-			if len(ct.Parameters) == 0 {
-				ct.Parameters = nil // null, not an invalid empty value
+			if len(t.Parameters) == 0 {
+				t.Parameters = nil // null, not an invalid empty value
 			}
-			out.CustomTools[i] = ct
+			out.CustomTools[i] = t
 		}
 	}
 	for i, n := range a.Numbers {

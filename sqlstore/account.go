@@ -48,27 +48,14 @@ func (s *Store) AccountByName(ctx context.Context, name string) (*agentphone.Acc
 
 // ListSubAccounts lists the sub-accounts of parentID, newest first.
 func (s *Store) ListSubAccounts(ctx context.Context, parentID string, p agentphone.Page) (agentphone.List[*agentphone.Account], error) {
-	var l agentphone.List[*agentphone.Account]
-	limit, offset := limitOffset(p)
-	rows, err := s.query(ctx, `SELECT `+accountCols+` FROM accounts WHERE parent_id = $1
-		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, parentID, limit, offset)
-	if err != nil {
-		return l, wrap("list sub-accounts", err)
-	}
-	defer rows.Close()
-	l.Items = []*agentphone.Account{}
-	for rows.Next() {
-		a := new(agentphone.Account)
-		if err := rows.Scan(accountDest(a)...); err != nil {
-			return l, wrap("list sub-accounts", err)
-		}
-		l.Items = append(l.Items, a)
-	}
-	if err := rows.Err(); err != nil {
-		return l, wrap("list sub-accounts", err)
-	}
-	rows, err = s.query(ctx, `SELECT count(*) FROM accounts WHERE parent_id = $1`, parentID)
-	return l, wrap("count sub-accounts", scanOne(rows, err, &l.Total))
+	l, err := listPage(ctx, s, p,
+		`SELECT `+accountCols+` FROM accounts WHERE parent_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+		`SELECT count(*) FROM accounts WHERE parent_id = $1`, []any{parentID},
+		func(rows *sql.Rows) (*agentphone.Account, error) {
+			a := new(agentphone.Account)
+			return a, rows.Scan(accountDest(a)...)
+		})
+	return l, wrap("list sub-accounts", err)
 }
 
 // RenameSubAccount changes the name of a sub-account of parentID.
@@ -97,7 +84,7 @@ func (s *Store) DeleteSubAccount(ctx context.Context, parentID, id string) (*age
 			return notFound(err, msgSubAccountNotFound)
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM numbers WHERE account_id = $1 AND status = 'active'`, id).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, countActiveNumbersSQL, id).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {

@@ -229,35 +229,21 @@ func (s *Store) GetAgent(ctx context.Context, accountID, id string) (*agentphone
 // ListAgents lists the agents of an account, newest first, with their
 // numbers (read for the whole page in one query).
 func (s *Store) ListAgents(ctx context.Context, accountID string, p agentphone.Page) (agentphone.List[*agentphone.Agent], error) {
-	var l agentphone.List[*agentphone.Agent]
-	limit, offset := limitOffset(p)
-	rows, err := s.query(ctx, `SELECT `+agentCols+` FROM agents WHERE account_id = $1
-		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, accountID, limit, offset)
-	if err != nil {
-		return l, wrap("list agents", err)
-	}
-	defer rows.Close()
-	l.Items = []*agentphone.Agent{}
 	var r agentRow
 	dest := r.dest()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return l, wrap("list agents", err)
-		}
-		a, err := r.agent()
-		if err != nil {
-			return l, wrap("list agents", err)
-		}
-		l.Items = append(l.Items, a)
+	l, err := listPage(ctx, s, p,
+		`SELECT `+agentCols+` FROM agents WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+		`SELECT count(*) FROM agents WHERE account_id = $1`, []any{accountID},
+		func(rows *sql.Rows) (*agentphone.Agent, error) {
+			if err := rows.Scan(dest...); err != nil {
+				return nil, err
+			}
+			return r.agent()
+		})
+	if err == nil {
+		err = s.agentNumbers(ctx, s.read, l.Items)
 	}
-	if err := rows.Err(); err != nil {
-		return l, wrap("list agents", err)
-	}
-	if err := s.agentNumbers(ctx, s.read, l.Items); err != nil {
-		return l, wrap("list agents", err)
-	}
-	rows, err = s.query(ctx, `SELECT count(*) FROM agents WHERE account_id = $1`, accountID)
-	return l, wrap("count agents", scanOne(rows, err, &l.Total))
+	return l, wrap("list agents", err)
 }
 
 // querier is a pool or a transaction.

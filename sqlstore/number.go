@@ -19,17 +19,9 @@ func numberDest(n *agentphone.Number) []any {
 	}
 }
 
-func scanNumbers(rows *sql.Rows) ([]*agentphone.Number, error) {
-	defer rows.Close()
-	out := []*agentphone.Number{}
-	for rows.Next() {
-		n := new(agentphone.Number)
-		if err := rows.Scan(numberDest(n)...); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+func scanNumber(rows *sql.Rows) (*agentphone.Number, error) {
+	n := new(agentphone.Number)
+	return n, rows.Scan(numberDest(n)...)
 }
 
 // CreateNumber stores n as an active number of its account, attached to
@@ -57,7 +49,7 @@ func (s *Store) CreateNumber(ctx context.Context, n *agentphone.Number, maxActiv
 		}
 		if maxActive > 0 {
 			var count int
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM numbers WHERE account_id = $1 AND status = 'active'`,
+			err := tx.QueryRowContext(ctx, countActiveNumbersSQL,
 				n.AccountID).Scan(&count)
 			if err != nil {
 				return err
@@ -97,26 +89,21 @@ func (s *Store) GetNumber(ctx context.Context, accountID, id string) (*agentphon
 
 // ListNumbers lists the active numbers of the account, newest first.
 func (s *Store) ListNumbers(ctx context.Context, accountID string, p agentphone.Page) (agentphone.List[*agentphone.Number], error) {
-	var l agentphone.List[*agentphone.Number]
-	limit, offset := limitOffset(p)
-	rows, err := s.query(ctx, `SELECT `+numberCols+` FROM numbers WHERE account_id = $1 AND status = 'active'
-		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, accountID, limit, offset)
-	if err != nil {
-		return l, wrap("list numbers", err)
-	}
-	if l.Items, err = scanNumbers(rows); err != nil {
-		return l, wrap("list numbers", err)
-	}
-	l.Total, err = s.CountActiveNumbers(ctx, accountID)
-	return l, err
+	l, err := listPage(ctx, s, p,
+		`SELECT `+numberCols+` FROM numbers WHERE account_id = $1 AND status = 'active'
+			ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+		countActiveNumbersSQL, []any{accountID}, scanNumber)
+	return l, wrap("list numbers", err)
 }
 
 // CountActiveNumbers returns how many active numbers the account holds.
 func (s *Store) CountActiveNumbers(ctx context.Context, accountID string) (int, error) {
 	var n int
-	rows, err := s.query(ctx, `SELECT count(*) FROM numbers WHERE account_id = $1 AND status = 'active'`, accountID)
+	rows, err := s.query(ctx, countActiveNumbersSQL, accountID)
 	return n, wrap("count numbers", scanOne(rows, err, &n))
 }
+
+const countActiveNumbersSQL = `SELECT count(*) FROM numbers WHERE account_id = $1 AND status = 'active'`
 
 // heldChunk bounds the phones asked about in one query.
 const heldChunk = 500

@@ -302,6 +302,38 @@ const (
 
 // limitOffset returns the LIMIT and OFFSET of p. A Limit of 0 or less means
 // no limit; a negative Offset counts as 0.
+// scanRows scans every row of rows with scan and closes rows. The result is
+// never nil, so that an empty list encodes as [].
+func scanRows[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// listPage reads one page of a list: listSQL takes the filter arguments
+// followed by LIMIT and OFFSET, countSQL the filter arguments alone.
+func listPage[T any](ctx context.Context, s *Store, p agentphone.Page, listSQL, countSQL string, filter []any,
+	scan func(*sql.Rows) (T, error)) (agentphone.List[T], error) {
+	var l agentphone.List[T]
+	limit, offset := limitOffset(p)
+	rows, err := s.query(ctx, listSQL, append(filter[:len(filter):len(filter)], limit, offset)...)
+	if err != nil {
+		return l, err
+	}
+	if l.Items, err = scanRows(rows, scan); err != nil {
+		return l, err
+	}
+	rows, err = s.query(ctx, countSQL, filter...)
+	return l, scanOne(rows, err, &l.Total)
+}
+
 func limitOffset(p agentphone.Page) (limit, offset int64) {
 	limit = int64(p.Limit)
 	if limit <= 0 {
