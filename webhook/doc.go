@@ -1,0 +1,11 @@
+// Package webhook delivers events to the webhooks developers configure:
+// it signs requests (sign.go), sends them over an HTTP client that refuses
+// redirects and, on request, private destinations (client.go), and decides
+// what is retried and when (retry.go).
+//
+// Receivers verify deliveries with Verify, which this package exports for
+// Go programs; the algorithm is in spec §15.9 and in the README.
+//
+// The durable outbox and the delivery workers that use these pieces, and
+// the voice engine's synchronous turns, build on this package.
+package webhook
