@@ -74,6 +74,25 @@ type Store interface {
 	GetWebhook(ctx context.Context, accountID string, agentID *string) (*Webhook, error)
 	DeleteWebhook(ctx context.Context, accountID string, agentID *string) error
 
+	// Webhook deliveries (the delivery log).
+	// CreateDelivery stores a new delivery.
+	CreateDelivery(ctx context.Context, d *Delivery) error
+	// UpdateDeliveryAttempt writes the outcome fields of d (Status,
+	// HTTPStatus, ErrorMessage, ResponseBody, AttemptCount, LastAttemptAt,
+	// NextRetryAt). Not-found when d does not exist.
+	UpdateDeliveryAttempt(ctx context.Context, d *Delivery) error
+	// GetDelivery returns a delivery of the account, payload included.
+	GetDelivery(ctx context.Context, accountID, id string) (*Delivery, error)
+	// ListDeliveries lists an account's deliveries, newest first, without
+	// their payloads.
+	ListDeliveries(ctx context.Context, accountID string, f DeliveryFilter, p Page) (List[*Delivery], error)
+	// CountDeliveries groups the account's deliveries created at or after
+	// since (all when nil) by event type, status and UTC hour.
+	CountDeliveries(ctx context.Context, accountID string, since *time.Time) ([]DeliveryCount, error)
+	// PruneDeliveries deletes finished (success or failed) deliveries
+	// created before before, of every account, and returns how many.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -73,9 +75,11 @@ func NewWebhookSecret() string {
 	return "whsec_" + hex.EncodeToString(b)
 }
 
-// WebhookService configures project and agent webhooks.
+// WebhookService configures project and agent webhooks, reads their
+// delivery log and sends test deliveries.
 type WebhookService struct {
-	Store Store
+	Store  Store
+	Poster Poster // sends test deliveries
 }
 
 // Get returns the webhook of the account (agentID nil) or of an agent, or
@@ -130,4 +134,104 @@ func (s *WebhookService) checkAgent(ctx context.Context, sc Scope, agentID *stri
 	}
 	_, err := s.Store.GetAgent(ctx, sc.AccountID, *agentID)
 	return err
+}
+
+// Deliveries lists the account's deliveries, newest first.
+func (s *WebhookService) Deliveries(ctx context.Context, sc Scope, f DeliveryFilter, p Page) (List[*Delivery], error) {
+	if err := s.checkAgent(ctx, sc, f.AgentID); err != nil {
+		return List[*Delivery]{}, err
+	}
+	return s.Store.ListDeliveries(ctx, sc.AccountID, f, p)
+}
+
+// Stats summarises the account's deliveries created at or after since (all
+// of them when since is nil).
+func (s *WebhookService) Stats(ctx context.Context, sc Scope, since *time.Time) (DeliveryStats, error) {
+	counts, err := s.Store.CountDeliveries(ctx, sc.AccountID, since)
+	if err != nil {
+		return DeliveryStats{}, err
+	}
+	return Stats(counts), nil
+}
+
+// Test sends a sample agent.message (SMS) to the project webhook (agentID
+// nil) or to an agent's webhook, once and synchronously, records it in the
+// delivery log and returns it with the attempt's outcome. The sample names
+// payloadAgentID, else the agent whose webhook it is, else the account's
+// first agent. Not-found when no such webhook is configured.
+func (s *WebhookService) Test(ctx context.Context, sc Scope, agentID, payloadAgentID *string) (*Delivery, Attempt, error) {
+	w, err := s.Get(ctx, sc, agentID)
+	if err != nil {
+		return nil, Attempt{}, err
+	}
+	if w == nil {
+		return nil, Attempt{}, Errorf(KindNotFound, "Webhook not found")
+	}
+	var agent *Agent
+	switch {
+	case payloadAgentID != nil:
+		if agent, err = s.Store.GetAgent(ctx, sc.AccountID, *payloadAgentID); err != nil {
+			return nil, Attempt{}, err
+		}
+	case agentID != nil:
+		if agent, err = s.Store.GetAgent(ctx, sc.AccountID, *agentID); err != nil {
+			return nil, Attempt{}, err
+		}
+	default:
+		if agent, err = s.firstAgent(ctx, sc); err != nil {
+			return nil, Attempt{}, err
+		}
+	}
+	now := Now()
+	data := MessageData{
+		MessageID: "msg_test_" + randomBase62(8), From: "+15555550100", To: "+15555550199",
+		Message: "This is a test delivery from agentphone.", MediaURLs: []string{},
+		Direction: "inbound", ReceivedAt: now, Contact: json.RawMessage("null"),
+	}
+	env := Envelope{
+		Event: EventMessage, Channel: ChannelSMS, Timestamp: now, Data: &data,
+		ConversationState: json.RawMessage("null"), RecentHistory: []HistoryItem{},
+	}
+	if agent != nil {
+		env.AgentID = &agent.ID
+		if len(agent.Numbers) > 0 {
+			data.NumberID, data.To = &agent.Numbers[0].ID, agent.Numbers[0].PhoneNumber
+		}
+	}
+	payload, err := json.Marshal(env)
+	if err != nil {
+		return nil, Attempt{}, fmt.Errorf("test delivery: %w", err)
+	}
+	channel := ChannelSMS
+	d := &Delivery{
+		ID: NewID(PrefixDelivery), AccountID: sc.AccountID, AgentID: env.AgentID, WebhookID: &w.ID,
+		EventType: EventMessage, Channel: &channel, MessageID: &data.MessageID, Payload: payload,
+		Status: DeliveryPending, Test: true, CreatedAt: now,
+	}
+	if err := s.Store.CreateDelivery(ctx, d); err != nil {
+		return nil, Attempt{}, err
+	}
+	a := s.Poster.Post(ctx, w, d)
+	d.Record(a, Now(), nil) // test deliveries are never retried
+	// Record the outcome even when the caller has gone away meanwhile.
+	if err := s.Store.UpdateDeliveryAttempt(context.WithoutCancel(ctx), d); err != nil {
+		return nil, Attempt{}, err
+	}
+	return d, a, nil
+}
+
+// firstAgent returns the account's oldest agent, or nil when it has none.
+func (s *WebhookService) firstAgent(ctx context.Context, sc Scope) (*Agent, error) {
+	l, err := s.Store.ListAgents(ctx, sc.AccountID, Page{Limit: 1})
+	if err != nil || l.Total <= 1 {
+		if len(l.Items) == 0 {
+			return nil, err
+		}
+		return l.Items[0], err
+	}
+	l, err = s.Store.ListAgents(ctx, sc.AccountID, Page{Limit: 1, Offset: l.Total - 1})
+	if err != nil || len(l.Items) == 0 {
+		return nil, err
+	}
+	return l.Items[0], nil
 }

@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		Name:                  "postgres",
 		LockRows:              " FOR NO KEY UPDATE",
 		LockMigrations:        migrationLock,
+		HourUTC:               `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')`,
 		Migrations:            sub,
 		IsUniqueViolation:     func(err error) bool { return sqlState(err) == uniqueViolation },
 		IsForeignKeyViolation: func(err error) bool { return sqlState(err) == foreignKeyViolation },

@@ -49,6 +49,7 @@ func Dialect() sqlstore.Dialect {
 		Name:           "sqlite",
 		LockRows:       "",
 		LockMigrations: "",
+		HourUTC:        "substr(%s, 1, 13)", // times are stored as UTC text, "2006-01-02 15:…"
 		Migrations:     sub,
 		IsUniqueViolation: func(err error) bool {
 			c := code(err)

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -86,6 +88,22 @@ func (c nullStringCol) Scan(src any) error {
 	return nil
 }
 
+// nullIntCol scans a nullable integer column: NULL is nil.
+type nullIntCol struct{ p **int }
+
+func (c nullIntCol) Scan(src any) error {
+	var n sql.NullInt64
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	*c.p = nil
+	if n.Valid {
+		v := int(n.Int64)
+		*c.p = &v
+	}
+	return nil
+}
+
 // bytesCol scans a nullable text column into a copy of its bytes: NULL is
 // nil, the empty string a non-nil empty slice.
 type bytesCol struct{ p *[]byte }
@@ -108,12 +126,43 @@ func (c bytesCol) Scan(src any) error {
 // keep), so that what is stored reads back equal.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// dbTimeCeil binds a bound of a comparison with stored times: t rounded up
+// to the microsecond, so that, stored times being whole microseconds,
+// "stored >= bound" and "stored < bound" mean the same as with t itself.
+func dbTimeCeil(t time.Time) time.Time {
+	u := dbTime(t)
+	if u.Before(t) {
+		u = u.Add(time.Microsecond)
+	}
+	return u
+}
+
 // dbNullTime binds a nullable time.
 func dbNullTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
 	return dbTime(*t)
+}
+
+// dbNullInt binds a nullable integer.
+func dbNullInt(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return int64(*n)
+}
+
+// dbNullText binds a nullable string of outside origin (a receiver's
+// answer, an error that may quote it) for a text column. PostgreSQL's text
+// holds neither NUL nor invalid UTF-8, which such strings may contain (a
+// body cut at a byte limit can end inside a character); they are stored
+// with U+FFFD in their place, on every database alike.
+func dbNullText(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // dbNullString binds a nullable string.

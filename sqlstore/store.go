@@ -29,6 +29,13 @@ type Dialect struct {
 	// transaction excludes other writers by itself (SQLite).
 	LockMigrations string
 
+	// HourUTC is an SQL expression giving the UTC hour of a time column as
+	// text "YYYY-MM-DD HH" (the layout of hourLayout), with %s standing for
+	// the column. SQLite: "substr(%s, 1, 13)", the stored text being UTC in a
+	// fixed layout; PostgreSQL: "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD
+	// HH24')", whatever the session's time zone.
+	HourUTC string
+
 	// Migrations holds the schema as files named NNNN_description.sql,
 	// applied in the order of NNNN. See Store.Migrate.
 	Migrations fs.FS
@@ -298,6 +305,7 @@ const (
 	msgAgentNotFound      = "Agent not found"
 	msgNumberNotFound     = "Phone number not found"
 	msgWebhookNotFound    = "Webhook not found"
+	msgDeliveryNotFound   = "Delivery not found"
 )
 
 // limitOffset returns the LIMIT and OFFSET of p. A Limit of 0 or less means

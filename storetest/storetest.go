@@ -164,6 +164,15 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"WebhookScopes", testWebhookScopes},
 		{"WebhookUnknownAgent", testWebhookUnknownAgent},
 		{"TenantIsolation", testTenantIsolation},
+		{"DeliveryRoundTrip", testDeliveryRoundTrip},
+		{"DeliveryOutsideText", testDeliveryOutsideText},
+		{"DeliveryUpdate", testDeliveryUpdate},
+		{"DeliveryIsolation", testDeliveryIsolation},
+		{"DeliveryList", testDeliveryList},
+		{"DeliveryCounts", testDeliveryCounts},
+		{"DeliveryPrune", testDeliveryPrune},
+		{"DeliveryOutlivesAgent", testDeliveryOutlivesAgent},
+		{"DeliveryGoesWithAccount", testDeliveryGoesWithAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

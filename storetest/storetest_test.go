@@ -1,6 +1,12 @@
 package storetest
 
-import "testing"
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/agentphone/agentphone/postgres"
+)
 
 func TestBackends(t *testing.T) {
 	for _, b := range Backends(t) {
@@ -26,4 +32,25 @@ func TestWithParam(t *testing.T) {
 			t.Errorf("withParam(%q) = %q, want %q", tt.base, got, tt.want)
 		}
 	}
+}
+
+// TestPostgresTimeZone counts deliveries by hour on a connection whose time
+// zone is not UTC, and half an hour off at that: the hours stay UTC's.
+func TestPostgresTimeZone(t *testing.T) {
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skip(PostgresEnv + " not set")
+	}
+	s, err := postgres.Open(context.Background(), withParam(PostgresSchemaURL(t, base), "timezone", "Asia/Kolkata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore(t, s) })
+	var tz string
+	must(t, s.DB().QueryRowContext(t.Context(), `SHOW TimeZone`).Scan(&tz))
+	if tz != "Asia/Kolkata" {
+		t.Fatalf("session time zone %q", tz)
+	}
+	testDeliveryCounts(t, s)
+	testDeliveryRoundTrip(t, s)
 }

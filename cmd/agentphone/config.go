@@ -22,6 +22,8 @@ type Config struct {
 	MaxNumbersPerAccount int           // cap on active numbers per (sub-)account; 0 = none
 	ShutdownTimeout      time.Duration // how long in-flight requests may finish on SIGTERM
 	DefaultAccount       string        // name of the account created on first start
+	WebhookBlockPrivate  bool          // refuse webhook URLs that resolve to private addresses
+	WebhookLogRetention  time.Duration // how long finished deliveries stay in the delivery log
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -50,6 +52,8 @@ func serveSettings(c *Config) []setting {
 		{"max-numbers-per-account", "AGENTPHONE_MAX_NUMBERS_PER_ACCOUNT", "most active numbers one (sub-)account may hold; 0 = no limit", func(fs *pflag.FlagSet, n, u string) { fs.IntVar(&c.MaxNumbersPerAccount, n, 1000, u) }},
 		{"shutdown-timeout", "AGENTPHONE_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.ShutdownTimeout, n, 15*time.Second, u) }},
 		{"default-account", "AGENTPHONE_DEFAULT_ACCOUNT", "name of the account created on first start", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.DefaultAccount, n, "default", u) }},
+		{"webhook-block-private", "AGENTPHONE_WEBHOOK_BLOCK_PRIVATE", "refuse to deliver webhooks to loopback, private and link-local addresses (for multi-tenant servers)", func(fs *pflag.FlagSet, n, u string) { fs.BoolVar(&c.WebhookBlockPrivate, n, false, u) }},
+		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/agentphone/agentphone/espeak"
 	"github.com/agentphone/agentphone/httpapi"
 	"github.com/agentphone/agentphone/sandbox"
+	"github.com/agentphone/agentphone/webhook"
 )
 
 func newServeCmd(cfg *Config, getenv func(string) string, io streams) *cobra.Command {
@@ -70,6 +72,18 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		return err
 	}
 
+	poster := &webhook.Poster{Sender: &webhook.Sender{
+		Client:    webhook.NewHTTPClient(webhook.ClientOptions{BlockPrivate: cfg.WebhookBlockPrivate}),
+		UserAgent: "agentphone/" + buildVersion(),
+	}}
+	// Background work stops when serve returns, before the store closes.
+	var background sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer background.Wait()
+	defer stopBackground()
+	pruner := &webhook.Pruner{Store: store, Retention: cfg.WebhookLogRetention, Logger: logger}
+	background.Go(func() { pruner.Run(bgCtx) })
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	voices := espeak.Catalog{}
@@ -82,7 +96,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 			Logger:               logger,
 			MaxNumbersPerAccount: cfg.MaxNumbersPerAccount,
 		},
-		Webhooks:   &agentphone.WebhookService{Store: store},
+		Webhooks:   &agentphone.WebhookService{Store: store, Poster: poster},
 		Voices:     voices,
 		Ready:      store.Ping,
 		Logger:     logger,
