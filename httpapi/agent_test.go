@@ -187,6 +187,10 @@ func TestAgents_Validation(t *testing.T) {
 		{"TypeVoiceSpeed", map[string]any{"name": "A", "voiceSpeed": "1.0"}, []fieldErr{fe("float_type", "voiceSpeed")}},
 		{"TypeInterruption", map[string]any{"name": "A", "interruptionSensitivity": true}, []fieldErr{fe("float_type", "interruptionSensitivity")}},
 		{"TypeLanguage", map[string]any{"name": "A", "language": 5}, []fieldErr{fe("string_type", "language")}},
+		// NUL cannot be stored on PostgreSQL: refused on every database.
+		{"NULInName", map[string]any{"name": "x\x00y"}, []fieldErr{fe("value_error", "name")}},
+		{"NULInToolHeader", hosted("customTools", []any{with(tool("a"), "headers", map[string]any{"X-N": "a\x00"})}),
+			[]fieldErr{fe("value_error", "customTools", 0, "headers", "X-N")}},
 		{"TypeCustomTools", map[string]any{"name": "A", "customTools": map[string]any{}}, []fieldErr{fe("list_type", "customTools")}},
 		{"TypeCustomToolItem", map[string]any{"name": "A", "customTools": []any{tool("a"), "b"}}, []fieldErr{fe("model_type", "customTools", 1)}},
 		{"TypeToolURL", hosted("customTools", []any{tool("a"), tool("b"), tool("c"), with(tool("d"), "url", 5)}),

@@ -320,6 +320,12 @@ func decodeString(d *decoder, raw []byte, v reflect.Value, loc []any) bool {
 		d.fail("Input should be a valid string", "string_type", loc)
 		return false
 	}
+	// PostgreSQL cannot store NUL in text, and no field of this API needs
+	// it: refuse it the same way on every database.
+	if strings.ContainsRune(s, 0) {
+		d.fail("Value error, text must not contain NUL (\\u0000) characters", "value_error", loc)
+		return false
+	}
 	v.SetString(s)
 	return true
 }

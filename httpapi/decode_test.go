@@ -258,6 +258,7 @@ func FuzzDecode(f *testing.F) {
 		func() any { return new(agentphone.NumberInput) },
 		func() any { return new(agentphone.SubAccountInput) },
 		func() any { return new(attachNumberInput) },
+		func() any { return new(webhookTestInput) },
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, newInput := range targets {

@@ -11,6 +11,7 @@
 // cross-field rules) stays in the domain; this package only checks JSON types.
 //
 // Files follow the spec's resource groups: agent.go, number.go, webhook.go,
+// delivery.go (the webhook delivery log and test deliveries),
 // subaccount.go, voice.go; the plumbing is in server.go (routes), middleware.go
 // (request ids, panics, access log), auth.go, decode.go (bodies), query.go
 // (query strings), error.go,

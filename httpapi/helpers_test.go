@@ -23,6 +23,7 @@ import (
 	"github.com/agentphone/agentphone/sandbox"
 	"github.com/agentphone/agentphone/sqlstore"
 	"github.com/agentphone/agentphone/storetest"
+	"github.com/agentphone/agentphone/webhook"
 )
 
 // The API tests run against real stores: every test runs once per backend
@@ -90,7 +91,7 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 			Logger:               logger,
 			MaxNumbersPerAccount: o.maxNums,
 		},
-		Webhooks:   &agentphone.WebhookService{Store: store},
+		Webhooks:   &agentphone.WebhookService{Store: store, Poster: newPoster(t)},
 		Voices:     voices,
 		Ready:      o.ready,
 		Logger:     logger,
@@ -100,6 +101,14 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 	}
 	e.srv = httpapi.New(opt)
 	return e
+}
+
+// newPoster returns the real poster, over a client that may reach the
+// tests' local receivers.
+func newPoster(t testing.TB) *webhook.Poster {
+	client := webhook.NewHTTPClient(webhook.ClientOptions{})
+	t.Cleanup(client.CloseIdleConnections)
+	return &webhook.Poster{Sender: &webhook.Sender{Client: client, UserAgent: "agentphone/test"}}
 }
 
 // newAccount creates a top-level account and a key for it.

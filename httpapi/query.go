@@ -65,6 +65,22 @@ func (qe *queryErrors) intParam(q url.Values, name string, def, lo, hi int) int 
 	return int(n)
 }
 
+// nullableIntParam parses the optional, nullable integer parameter name
+// like intParam; it returns nil when absent or empty: the SDK sends "name="
+// for a null value.
+func (qe *queryErrors) nullableIntParam(q url.Values, name string, lo, hi int) *int {
+	s, ok := last(q, name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return nil
+	}
+	before := len(*qe)
+	n := qe.intParam(q, name, 0, lo, hi)
+	if len(*qe) > before {
+		return nil
+	}
+	return &n
+}
+
 // page parses limit (default and maximum as given, minimum 1) and offset
 // (default 0, minimum 0) of an offset-paginated list (spec §1.7).
 func (qe *queryErrors) page(q url.Values, defLimit, maxLimit int) agentphone.Page {

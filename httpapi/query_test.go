@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/url"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,6 +90,28 @@ func TestMessageQuery(t *testing.T) {
 		`["query","before"]|datetime_from_date_parsing|Input should be a valid datetime`,
 	}
 	if keys := errKeys(qe); !reflect.DeepEqual(keys, want) {
+		t.Errorf("errors\n got %q\nwant %q", keys, want)
+	}
+}
+
+func TestNullableIntParam(t *testing.T) {
+	t.Parallel()
+	q, _ := url.ParseQuery("a=&b=%20&c=5&d=0&e=x&f=200")
+	var qe queryErrors
+	for name, want := range map[string]any{"a": nil, "b": nil, "c": 5, "d": nil, "e": nil, "f": nil, "absent": nil} {
+		got := qe.nullableIntParam(q, name, 1, 168)
+		if (got == nil) != (want == nil) || got != nil && *got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	want := []string{
+		`["query","d"]|greater_than_equal|Input should be greater than or equal to 1`,
+		`["query","e"]|int_parsing|Input should be a valid integer, unable to parse string as an integer`,
+		`["query","f"]|less_than_equal|Input should be less than or equal to 168`,
+	}
+	keys := errKeys(qe)
+	slices.Sort(keys) // map order
+	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("errors\n got %q\nwant %q", keys, want)
 	}
 }

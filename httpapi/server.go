@@ -105,6 +105,7 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[agentphone.WebhookInput](),
 	reflect.TypeFor[agentphone.SubAccountInput](),
 	reflect.TypeFor[attachNumberInput](),
+	reflect.TypeFor[webhookTestInput](),
 }
 
 // registerRoutes is the route table (spec §1.11). Literal segments win over
@@ -130,6 +131,8 @@ func (s *Server) registerRoutes() {
 	s.v1("GET /v1/agents/{agent_id}/webhook", s.getAgentWebhook)
 	s.v1("POST /v1/agents/{agent_id}/webhook", s.upsertAgentWebhook)
 	s.v1("DELETE /v1/agents/{agent_id}/webhook", s.deleteAgentWebhook)
+	s.v1("GET /v1/agents/{agent_id}/webhook/deliveries", s.listAgentDeliveries)
+	s.v1("POST /v1/agents/{agent_id}/webhook/test", s.testAgentWebhook)
 
 	s.v1("GET /v1/numbers", s.listNumbers)
 	s.v1("POST /v1/numbers", s.createNumber)
@@ -141,6 +144,10 @@ func (s *Server) registerRoutes() {
 	s.v1("GET /v1/webhooks", s.getWebhook)
 	s.v1("POST /v1/webhooks", s.upsertWebhook)
 	s.v1("DELETE /v1/webhooks", s.deleteWebhook)
+	s.v1("GET /v1/webhooks/deliveries", s.listDeliveries)
+	s.v1("GET /v1/webhooks/deliveries/stats", s.deliveryStats)
+	s.v1("GET /v1/webhooks/deliveries/all-time", s.deliveryAllTime)
+	s.v1("POST /v1/webhooks/test", s.testWebhook)
 
 	// Sub-accounts always act on the key's own account: X-Sub-Account-Id is
 	// ignored on them (a sub-account cannot have sub-accounts).

@@ -260,6 +260,12 @@ func TestOpenAPISchemas(t *testing.T) {
 		agentID := agent["id"].(string)
 		num := e.createNumber(map[string]any{"agentId": agentID})
 		sub := e.do("POST", "/v1/sub-accounts", map[string]any{"name": "S"}).want(200).obj()
+		// One test delivery fills the delivery log and its stats.
+		e.do("POST", "/v1/webhooks", map[string]any{"url": newReceiver(t, 200, "ok").URL}).want(200)
+		webhookTest := e.do("POST", "/v1/webhooks/test", nil).want(200).obj()
+		deliveries := e.do("GET", "/v1/webhooks/deliveries", nil).want(200).obj()
+		stats := e.do("GET", "/v1/webhooks/deliveries/stats", nil).want(200).obj()
+		allTime := e.do("GET", "/v1/webhooks/deliveries/all-time", nil).want(200).obj()
 		objects := map[string]map[string]any{
 			"Agent":                    agent,
 			"CustomTool":               agent["customTools"].([]any)[0].(map[string]any),
@@ -282,6 +288,12 @@ func TestOpenAPISchemas(t *testing.T) {
 			"ErrorResponse":            e.do("GET", "/v1/agents/x", nil).obj(),
 			"HTTPValidationError":      e.do("POST", "/v1/agents", map[string]any{}).obj(),
 		}
+		objects["WebhookTestResponse"] = webhookTest
+		objects["DeliveryListResponse"] = deliveries
+		objects["Delivery"] = deliveries["items"].([]any)[0].(map[string]any)
+		objects["DeliveryStatsResponse"] = stats
+		objects["DeliveryHourStats"] = stats["byHour"].([]any)[0].(map[string]any)
+		objects["AllTimeDeliveryStatsResponse"] = allTime
 		for name, obj := range objects {
 			s, ok := doc.Components.Schemas[name]
 			if !ok {
@@ -305,7 +317,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		// The request schemas list the keys the input types decode.
 		for schema, keys := range map[string][]string{
 			"CreateAgentRequest": keysOf(fullAgent()), "UpdateAgentRequest": keysOf(fullAgent()),
-			"CustomToolParam": keysOf(fullAgent()["customTools"].([]any)[0].(map[string]any)),
+			"CustomToolParam":    keysOf(fullAgent()["customTools"].([]any)[0].(map[string]any)),
+			"WebhookTestRequest": {"agentId"},
 		} {
 			s := doc.Components.Schemas[schema]
 			if len(s.Properties) != len(keys) {
