@@ -72,10 +72,15 @@ type Store interface {
 	// scope keeping its id and creation time; returns what is stored.
 	UpsertWebhook(ctx context.Context, w *Webhook) (*Webhook, error)
 	GetWebhook(ctx context.Context, accountID string, agentID *string) (*Webhook, error)
+	// GetWebhookByID returns a webhook of the account, project or agent, by
+	// its id; not-found when there is none.
+	GetWebhookByID(ctx context.Context, accountID, id string) (*Webhook, error)
 	DeleteWebhook(ctx context.Context, accountID string, agentID *string) error
 
 	// Webhook deliveries (the delivery log).
-	// CreateDelivery stores a new delivery.
+	// CreateDelivery stores a new delivery. A pending delivery that is not
+	// a test is handed, in the same transaction, to the store's outbox (the
+	// queue that delivers it), when one is set: both are stored or neither.
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	// UpdateDeliveryAttempt writes the outcome fields of d (Status,
 	// HTTPStatus, ErrorMessage, ResponseBody, AttemptCount, LastAttemptAt,

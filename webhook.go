@@ -183,20 +183,13 @@ func (s *WebhookService) Test(ctx context.Context, sc Scope, agentID, payloadAge
 		}
 	}
 	now := Now()
-	data := MessageData{
-		MessageID: "msg_test_" + randomBase62(8), From: "+15555550100", To: "+15555550199",
-		Message: "This is a test delivery from agentphone.", MediaURLs: []string{},
-		Direction: "inbound", ReceivedAt: now, Contact: json.RawMessage("null"),
-	}
+	data := SampleMessageData(agent, now)
 	env := Envelope{
-		Event: EventMessage, Channel: ChannelSMS, Timestamp: now, Data: &data,
+		Event: EventMessage, Channel: ChannelSMS, Timestamp: now, Data: data,
 		ConversationState: json.RawMessage("null"), RecentHistory: []HistoryItem{},
 	}
 	if agent != nil {
 		env.AgentID = &agent.ID
-		if len(agent.Numbers) > 0 {
-			data.NumberID, data.To = &agent.Numbers[0].ID, agent.Numbers[0].PhoneNumber
-		}
 	}
 	payload, err := json.Marshal(env)
 	if err != nil {
@@ -218,6 +211,21 @@ func (s *WebhookService) Test(ctx context.Context, sc Scope, agentID, payloadAge
 		return nil, Attempt{}, err
 	}
 	return d, a, nil
+}
+
+// SampleMessageData returns the data of a sample inbound SMS, received at
+// now on agent's first number when it has one (agent may be nil), as test
+// deliveries send it.
+func SampleMessageData(agent *Agent, now time.Time) *MessageData {
+	data := &MessageData{
+		MessageID: "msg_test_" + randomBase62(8), From: "+15555550100", To: "+15555550199",
+		Message: "This is a test delivery from agentphone.", MediaURLs: []string{},
+		Direction: "inbound", ReceivedAt: now, Contact: json.RawMessage("null"),
+	}
+	if agent != nil && len(agent.Numbers) > 0 {
+		data.NumberID, data.To = &agent.Numbers[0].ID, agent.Numbers[0].PhoneNumber
+	}
+	return data
 }
 
 // firstAgent returns the account's oldest agent, or nil when it has none.

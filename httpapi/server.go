@@ -106,6 +106,7 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[agentphone.SubAccountInput](),
 	reflect.TypeFor[attachNumberInput](),
 	reflect.TypeFor[webhookTestInput](),
+	reflect.TypeFor[agentphone.EmitInput](),
 }
 
 // registerRoutes is the route table (spec §1.11). Literal segments win over
@@ -148,6 +149,9 @@ func (s *Server) registerRoutes() {
 	s.v1("GET /v1/webhooks/deliveries/stats", s.deliveryStats)
 	s.v1("GET /v1/webhooks/deliveries/all-time", s.deliveryAllTime)
 	s.v1("POST /v1/webhooks/test", s.testWebhook)
+
+	// Our additions (sandbox.go), outside the AgentPhone API.
+	s.v1("POST /sandbox/v1/webhooks/emit", s.emitEvent)
 
 	// Sub-accounts always act on the key's own account: X-Sub-Account-Id is
 	// ignored on them (a sub-account cannot have sub-accounts).

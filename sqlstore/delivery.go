@@ -36,24 +36,42 @@ func scanDelivery(rows *sql.Rows) (*agentphone.Delivery, error) {
 	return d, rows.Scan(deliveryDest(d)...)
 }
 
-// CreateDelivery stores d. Not-found when its account is missing. A nil
+// CreateDelivery stores d and, when it is pending and not a test, queues it
+// with the Enqueuer (see SetEnqueuer) in the same transaction; an error of
+// either stores nothing. Not-found when its account is missing. A nil
 // payload is stored empty; NUL and invalid UTF-8 in ErrorMessage and
 // ResponseBody are stored as U+FFFD (see dbNullText).
 func (s *Store) CreateDelivery(ctx context.Context, d *agentphone.Delivery) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.createDeliveryTx(ctx, tx, d) })
+	if err != nil && s.d.IsForeignKeyViolation(err) {
+		return agentphone.Errorf(agentphone.KindNotFound, msgAccountNotFound)
+	}
+	return wrap("create delivery", err)
+}
+
+// createDeliveryTx stores d in tx and queues it as CreateDelivery says.
+// Methods that store an event with the change that causes it (a message
+// and its delivery) call it in their own transaction.
+func (s *Store) createDeliveryTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
 	payload := d.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, payload)
+	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		d.ID, d.AccountID, dbNullString(d.AgentID), dbNullString(d.WebhookID), d.EventType,
 		dbNullString(d.Channel), dbNullString(d.MessageID), d.Status,
 		dbNullInt(d.HTTPStatus), dbNullText(d.ErrorMessage), dbNullText(d.ResponseBody), d.AttemptCount,
 		dbNullTime(d.LastAttemptAt), dbNullTime(d.NextRetryAt), d.Test, dbTime(d.CreatedAt), payload)
-	if err != nil && s.d.IsForeignKeyViolation(err) {
-		return agentphone.Errorf(agentphone.KindNotFound, msgAccountNotFound)
+	if err != nil {
+		return err
 	}
-	return wrap("create delivery", err)
+	if s.enqueue != nil && d.Status == agentphone.DeliveryPending && !d.Test {
+		if err := s.enqueue(ctx, tx, d); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+	}
+	return nil
 }
 
 // UpdateDeliveryAttempt writes the outcome fields of d (status, HTTP

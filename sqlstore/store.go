@@ -68,6 +68,12 @@ type Config struct {
 	SingleWriter bool
 }
 
+// Enqueuer queues delivery d for its workers inside tx, the transaction
+// that stores d, so that a delivery is stored if and only if it is queued.
+// It must use only tx: on SQLite the transaction holds the only write
+// connection.
+type Enqueuer func(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error
+
 // Store is an agentphone.Store on database/sql. It is safe for concurrent
 // use. Create it with New, or with sqlite.Open or postgres.Open.
 type Store struct {
@@ -84,6 +90,10 @@ type Store struct {
 	readStmts  sync.Map // string → *sql.Stmt
 	writeStmts sync.Map // string → *sql.Stmt
 	prepMu     sync.Mutex
+
+	// enqueue queues new pending deliveries; nil: not queued. Set once,
+	// before use, by SetEnqueuer.
+	enqueue Enqueuer
 }
 
 var _ agentphone.Store = (*Store)(nil)
@@ -106,6 +116,12 @@ func New(cfg Config) *Store {
 // the same database and want to change them in the same transactions (a job
 // queue).
 func (s *Store) DB() *sql.DB { return s.write }
+
+// SetEnqueuer makes CreateDelivery queue every pending delivery that is
+// not a test with fn, in the transaction that stores it. The queue keeps
+// its tables in this database (see DB), which is why it can only be set
+// after the Store exists. Call it before the Store is used concurrently.
+func (s *Store) SetEnqueuer(fn Enqueuer) { s.enqueue = fn }
 
 // Dialect returns the dialect the Store was created with.
 func (s *Store) Dialect() Dialect { return s.d }

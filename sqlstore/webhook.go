@@ -64,6 +64,17 @@ func (s *Store) GetWebhook(ctx context.Context, accountID string, agentID *strin
 	return w, nil
 }
 
+// GetWebhookByID returns the account's webhook of that id, project or
+// agent; not-found when there is none.
+func (s *Store) GetWebhookByID(ctx context.Context, accountID, id string) (*agentphone.Webhook, error) {
+	w := new(agentphone.Webhook)
+	rows, err := s.query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = $1 AND account_id = $2`, id, accountID)
+	if err := scanOne(rows, err, webhookDest(w)...); err != nil {
+		return nil, wrap("get webhook", notFound(err, msgWebhookNotFound))
+	}
+	return w, nil
+}
+
 // DeleteWebhook deletes the webhook of the account (agentID nil) or of one
 // of its agents; not-found when none is configured.
 func (s *Store) DeleteWebhook(ctx context.Context, accountID string, agentID *string) error {

@@ -3,7 +3,9 @@ package storetest
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -500,5 +502,45 @@ func testDeliveryGoesWithAccount(t *testing.T, s *sqlstore.Store) {
 	}
 	if _, err := s.GetDelivery(ctx, top.ID, kept.ID); err != nil {
 		t.Errorf("parent's delivery gone: %v", err)
+	}
+}
+
+// testDeliveryEnqueue: CreateDelivery hands pending deliveries that are not
+// tests to the Enqueuer inside its transaction; an Enqueuer's error stores
+// nothing.
+func testDeliveryEnqueue(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	var queued []string
+	var fail error
+	s.SetEnqueuer(func(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
+		// The delivery is visible in the transaction.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
+			t.Errorf("delivery in the enqueuer's transaction: %d rows, %v", n, err)
+		}
+		queued = append(queued, d.ID)
+		return fail
+	})
+	defer s.SetEnqueuer(nil)
+
+	pending := newDelivery(t, s, deliveryValue(acct.ID, nil))
+	test := deliveryValue(acct.ID, nil)
+	test.Test = true
+	newDelivery(t, s, test)
+	failed := deliveryValue(acct.ID, nil)
+	failed.Status = agentphone.DeliveryFailed
+	newDelivery(t, s, failed)
+	if !slices.Equal(queued, []string{pending.ID}) {
+		t.Fatalf("queued %v, want only the pending delivery %s", queued, pending.ID)
+	}
+
+	fail = errors.New("queue down")
+	d := deliveryValue(acct.ID, nil)
+	if err := s.CreateDelivery(ctx, d); !errors.Is(err, fail) {
+		t.Fatalf("CreateDelivery with a failing enqueuer: %v", err)
+	}
+	if _, err := s.GetDelivery(ctx, acct.ID, d.ID); agentphone.ErrorKind(err) != agentphone.KindNotFound {
+		t.Fatalf("the delivery was stored although it could not be queued: %v", err)
 	}
 }

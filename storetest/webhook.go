@@ -190,3 +190,24 @@ func testTenantIsolation(t *testing.T, s *sqlstore.Store) {
 		t.Errorf("A's agent webhook: %v", err)
 	}
 }
+
+func testWebhookByID(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct, other := newAccount(t, s, nil, "acme"), newAccount(t, s, nil, "other")
+	a := newAgent(t, s, acct.ID, "bot")
+	for _, agentID := range []*string{nil, &a.ID} {
+		w, err := s.UpsertWebhook(ctx, webhookValue(acct.ID, agentID))
+		must(t, err)
+		got, err := s.GetWebhookByID(ctx, acct.ID, w.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("GetWebhookByID = %+v, want %+v", got, w)
+		}
+		if _, err := s.GetWebhookByID(ctx, other.ID, w.ID); agentphone.ErrorMessage(err) != "Webhook not found" {
+			t.Errorf("another account's webhook: %v", err)
+		}
+	}
+	if _, err := s.GetWebhookByID(ctx, acct.ID, "wh_unknown"); agentphone.ErrorKind(err) != agentphone.KindNotFound {
+		t.Errorf("unknown webhook: %v", err)
+	}
+}

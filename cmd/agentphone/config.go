@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/agentphone/agentphone/webhook"
 )
 
 // Config is the server's configuration. Every field has a flag and an
@@ -24,6 +26,8 @@ type Config struct {
 	DefaultAccount       string        // name of the account created on first start
 	WebhookBlockPrivate  bool          // refuse webhook URLs that resolve to private addresses
 	WebhookLogRetention  time.Duration // how long finished deliveries stay in the delivery log
+	WebhookRetrySchedule string        // delays before delivery attempts 2…, comma-separated durations
+	WebhookWorkers       int           // deliveries attempted at once
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -53,6 +57,12 @@ func serveSettings(c *Config) []setting {
 		{"shutdown-timeout", "AGENTPHONE_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.ShutdownTimeout, n, 15*time.Second, u) }},
 		{"default-account", "AGENTPHONE_DEFAULT_ACCOUNT", "name of the account created on first start", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.DefaultAccount, n, "default", u) }},
 		{"webhook-block-private", "AGENTPHONE_WEBHOOK_BLOCK_PRIVATE", "refuse to deliver webhooks to loopback, private and link-local addresses (for multi-tenant servers)", func(fs *pflag.FlagSet, n, u string) { fs.BoolVar(&c.WebhookBlockPrivate, n, false, u) }},
+		{"webhook-retry-schedule", "AGENTPHONE_WEBHOOK_RETRY_SCHEDULE", "delays before webhook delivery attempts 2, 3, …, comma-separated (one attempt more than delays; \"\" = no retries)", func(fs *pflag.FlagSet, n, u string) {
+			fs.StringVar(&c.WebhookRetrySchedule, n, webhook.DefaultSchedule.String(), u)
+		}},
+		{"webhook-workers", "AGENTPHONE_WEBHOOK_WORKERS", "webhook deliveries attempted at once", func(fs *pflag.FlagSet, n, u string) {
+			fs.IntVar(&c.WebhookWorkers, n, webhook.DefaultOutboxWorkers, u)
+		}},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }

@@ -171,6 +171,7 @@ func newTestConfig(t *testing.T) *Config {
 	return &Config{
 		Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "ap.db"),
 		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 5 * time.Second, DefaultAccount: "default",
+		WebhookRetrySchedule: "100ms,200ms", WebhookWorkers: 4,
 	}
 }
 
@@ -274,5 +275,25 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("serve returned %v, want nil", err)
+	}
+}
+
+func TestServe_BadWebhookSettings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		schedule string
+		workers  int
+		want     string
+	}{
+		{"1m,soon", 4, "--webhook-retry-schedule"},
+		{"1m,-5s", 4, "delays must be positive"},
+		{"1m", 0, "--webhook-workers"},
+	} {
+		cfg := newTestConfig(t)
+		cfg.WebhookRetrySchedule, cfg.WebhookWorkers = c.schedule, c.workers
+		err := serveRun(t.Context(), cfg, streams{Out: io.Discard, Err: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("schedule %q, workers %d: %v, want an error about %s", c.schedule, c.workers, err, c.want)
+		}
 	}
 }

@@ -49,6 +49,13 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	if err != nil {
 		return err
 	}
+	schedule, err := webhook.ParseSchedule(cfg.WebhookRetrySchedule)
+	if err != nil {
+		return fmt.Errorf("--webhook-retry-schedule (AGENTPHONE_WEBHOOK_RETRY_SCHEDULE): %w", err)
+	}
+	if cfg.WebhookWorkers < 1 {
+		return fmt.Errorf("--webhook-workers (AGENTPHONE_WEBHOOK_WORKERS) is %d: want at least 1", cfg.WebhookWorkers)
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -76,6 +83,32 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Client:    webhook.NewHTTPClient(webhook.ClientOptions{BlockPrivate: cfg.WebhookBlockPrivate}),
 		UserAgent: "agentphone/" + buildVersion(),
 	}}
+	// The outbox keeps River's tables in the store's database; new
+	// deliveries are queued in the transaction that stores them.
+	outbox, err := webhook.NewOutbox(ctx, webhook.OutboxConfig{
+		DB: store.DB(), Database: store.Dialect().Name, MigrateLock: store.Dialect().LockMigrations,
+		Store: store, Poster: poster, Schedule: schedule, Workers: cfg.WebhookWorkers, Logger: logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	store.SetEnqueuer(outbox.EnqueueTx)
+	if err := outbox.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	// Runs after the HTTP server has stopped and before the store closes:
+	// attempts under way get the shutdown timeout to finish; those cut
+	// short are made again on the next start.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := outbox.Stop(sctx); err != nil {
+			logger.Warn("webhook deliveries under way were interrupted; they resume on the next start", "err", err)
+		}
+	}()
+
 	// Background work stops when serve returns, before the store closes.
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(ctx)
