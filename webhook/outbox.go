@@ -119,14 +119,9 @@ func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.DB == nil || cfg.Store == nil || cfg.Poster == nil {
 		return nil, errors.New("webhook: outbox: DB, Store and Poster are required")
 	}
-	var driver riverdriver.Driver[*sql.Tx]
-	switch cfg.Database {
-	case "sqlite":
-		driver = riversqlite.New(cfg.DB)
-	case "postgres":
-		driver = riverdatabasesql.New(cfg.DB)
-	default:
-		return nil, fmt.Errorf("webhook: outbox: unsupported database %q", cfg.Database)
+	driver, err := newDriver(cfg.DB, cfg.Database)
+	if err != nil {
+		return nil, err
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -160,6 +155,28 @@ func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
 	}
 	o.client = client
 	return o, nil
+}
+
+// newDriver returns River's driver for database ("sqlite" or "postgres")
+// over db.
+func newDriver(db *sql.DB, database string) (riverdriver.Driver[*sql.Tx], error) {
+	switch database {
+	case "sqlite":
+		return riversqlite.New(db), nil
+	case "postgres":
+		return riverdatabasesql.New(db), nil
+	}
+	return nil, fmt.Errorf("webhook: outbox: unsupported database %q", database)
+}
+
+// MigrateOutbox applies River's migrations to db, as NewOutbox does, for
+// `agentphone migrate`. database and lock are as in OutboxConfig.
+func MigrateOutbox(ctx context.Context, db *sql.DB, database, lock string) error {
+	driver, err := newDriver(db, database)
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, driver, db, lock, slog.New(slog.DiscardHandler))
 }
 
 // migrate applies River's migrations. River runs each in a transaction of

@@ -297,3 +297,24 @@ func TestServe_BadWebhookSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrate: migrate applies our schema and the job queue's, so that a
+// server started later needs no schema change.
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "ap.db")
+	if _, stderr, err := run(t, nil, "migrate", "--database-url", "sqlite:"+db); err != nil || !strings.Contains(stderr, "up to date") {
+		t.Fatalf("migrate: %v %s", err, stderr)
+	}
+	store, err := openStore(context.Background(), &Config{DatabaseURL: "sqlite:" + db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, table := range []string{"agents", "webhook_deliveries", "river_job"} {
+		var n int
+		if err := store.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`, table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("table %s after migrate: %d, %v", table, n, err)
+		}
+	}
+}
