@@ -121,6 +121,7 @@ type server struct {
 	URL         string // http://127.0.0.1:PORT
 	Key         string // the API key of the default account
 	DatabaseURL string
+	args        []string // extra arguments of serve
 
 	cmd     *exec.Cmd
 	out     *syncBuffer // stdout and stderr
@@ -128,18 +129,29 @@ type server struct {
 	waitErr error // set before done is closed
 }
 
-// startServer starts the binary on a free loopback port with databaseURL and
-// a fresh API key, and returns once GET /readyz answers 200. The process is
-// killed at cleanup if the test did not stop it; its output is logged when
-// the test failed.
-func startServer(t *testing.T, databaseURL string) *server {
+// startServer starts the binary on a free loopback port with databaseURL, a
+// fresh API key and extra arguments args of serve, and returns once GET
+// /readyz answers 200. The process is killed at cleanup if the test did not
+// stop it; its output is logged when the test failed.
+func startServer(t *testing.T, databaseURL string, args ...string) *server {
 	t.Helper()
-	key := "sk_live_e2e" + randomHex(t, 16)
+	return startServerKey(t, databaseURL, "sk_live_e2e"+randomHex(t, 16), args...)
+}
+
+// restart starts the binary again on s's database with s's key and
+// arguments, on another port; s must have exited.
+func (s *server) restart(t *testing.T) *server {
+	t.Helper()
+	return startServerKey(t, s.DatabaseURL, s.Key, s.args...)
+}
+
+func startServerKey(t *testing.T, databaseURL, key string, args ...string) *server {
+	t.Helper()
 	var lastErr error
 	// A port found free can be taken before the server binds it; try again
 	// with another port when that happens.
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := tryStartServer(t, databaseURL, key)
+		s, err := tryStartServer(t, databaseURL, key, args)
 		if err == nil {
 			return s
 		}
@@ -152,16 +164,17 @@ func startServer(t *testing.T, databaseURL string) *server {
 	return nil
 }
 
-func tryStartServer(t *testing.T, databaseURL, key string) (*server, error) {
+func tryStartServer(t *testing.T, databaseURL, key string, args []string) (*server, error) {
 	addr := freeLoopbackAddr(t)
 	s := &server{
 		URL:         "http://" + addr,
 		Key:         key,
 		DatabaseURL: databaseURL,
+		args:        args,
 		out:         &syncBuffer{},
 		done:        make(chan struct{}),
 	}
-	s.cmd = exec.Command(binPath, "serve", "--addr", addr, "--database-url", databaseURL)
+	s.cmd = exec.Command(binPath, append([]string{"serve", "--addr", addr, "--database-url", databaseURL}, args...)...)
 	s.cmd.Env = append(cleanEnv(), "AGENTPHONE_API_KEY="+key)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -239,6 +252,20 @@ func (s *server) stop(t *testing.T) {
 	}
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("server exit status after SIGTERM = %d, want 0", code)
+	}
+}
+
+// kill sends SIGKILL, as a crash or the OOM killer would, and waits for the
+// process to exit.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatalf("SIGKILL: %v", err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("server still running 10s after SIGKILL")
 	}
 }
 

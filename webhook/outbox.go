@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -23,7 +24,9 @@ import (
 // and River (riverqueue.com) works the jobs from tables in the same
 // database, on SQLite and on PostgreSQL alike. A crash or restart loses
 // nothing: jobs not yet worked wait in the database, and a job that was
-// running when the process died is rescued after RescueAfter. Delivery is
+// running when the process died is rescued after RescueAfter: River's
+// rescuer, run by the elected leader at its start and every 30 s, makes it
+// retryable, and it is attempted again about a second later. Delivery is
 // therefore at least once; receivers de-duplicate on X-Webhook-ID.
 //
 // The delivery row, not River, decides: its AttemptCount counts attempts
@@ -43,7 +46,9 @@ const (
 	DefaultFetchCooldown     = 10 * time.Millisecond
 	// DefaultRescueAfter exceeds the longest attempt (the largest webhook
 	// timeout, 120 s) with a margin, so that only a job whose worker died
-	// is taken for stuck.
+	// is taken for stuck. A shorter RescueAfter makes a live attempt to a
+	// slower receiver look stuck: it is attempted again alongside (a
+	// duplicate), while the first attempt runs to its own end.
 	DefaultRescueAfter = 120*time.Second + 60*time.Second
 )
 
@@ -81,7 +86,10 @@ type OutboxConfig struct {
 
 	FetchPollInterval time.Duration // 0: DefaultFetchPollInterval
 	FetchCooldown     time.Duration // 0: DefaultFetchCooldown
-	RescueAfter       time.Duration // 0: DefaultRescueAfter
+	// RescueAfter is how long after its attempt began a job still running
+	// is taken for stuck (its worker died with the process) and attempted
+	// again; 0: DefaultRescueAfter.
+	RescueAfter time.Duration
 
 	Logger *slog.Logger // nil: discard
 }
@@ -94,6 +102,12 @@ type Outbox struct {
 	schedule Schedule
 	logger   *slog.Logger
 	now      func() time.Time
+
+	mu sync.Mutex // guards halt and haltWork
+	// halt ends when Stop gives up waiting: attempts under way are then
+	// cut short. Work contexts follow it, not River's (see deliveryWorker).
+	halt     context.Context
+	haltWork context.CancelFunc
 }
 
 // deliveryArgs is the job of one delivery.
@@ -119,6 +133,9 @@ func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.DB == nil || cfg.Store == nil || cfg.Poster == nil {
 		return nil, errors.New("webhook: outbox: DB, Store and Poster are required")
 	}
+	if cfg.RescueAfter < 0 {
+		return nil, fmt.Errorf("webhook: outbox: RescueAfter %s is negative", cfg.RescueAfter)
+	}
 	driver, err := newDriver(cfg.DB, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -139,14 +156,22 @@ func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{o: o})
 	poll := cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval)
+	rescueAfter := cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{QueueWebhooks: {MaxWorkers: cmp.Or(cfg.Workers, DefaultOutboxWorkers)}},
-		Workers:              workers,
-		PollOnly:             true,
-		FetchPollInterval:    poll,
-		FetchCooldown:        min(cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown), poll),
-		JobTimeout:           -1, // each attempt is bounded by its webhook's timeout
-		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, DefaultRescueAfter),
+		Queues:            map[string]river.QueueConfig{QueueWebhooks: {MaxWorkers: cmp.Or(cfg.Workers, DefaultOutboxWorkers)}},
+		Workers:           workers,
+		PollOnly:          true,
+		FetchPollInterval: poll,
+		FetchCooldown:     min(cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown), poll),
+		// River's rescuer leaves alone every job whose timeout is
+		// infinite (-1), so a job running when the process died would
+		// stay running, its delivery pending, forever: the job timeout
+		// must be finite for rescue to work. It is rescueAfter, the
+		// earliest the rescuer acts anyway; the worker does not let it
+		// cut an attempt short (each attempt is bounded by its webhook's
+		// timeout).
+		JobTimeout:           rescueAfter,
+		RescueStuckJobsAfter: rescueAfter,
 		MaxAttempts:          outboxMaxAttempts,
 		Logger:               logger,
 	})
@@ -154,6 +179,7 @@ func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
 		return nil, fmt.Errorf("webhook: outbox: %w", err)
 	}
 	o.client = client
+	o.halt, o.haltWork = context.WithCancel(context.Background())
 	return o, nil
 }
 
@@ -222,6 +248,11 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delive
 // Start starts working queued deliveries, those left from before first.
 // It returns at once; Stop ends the work.
 func (o *Outbox) Start(ctx context.Context) error {
+	o.mu.Lock()
+	if o.halt.Err() != nil { // stopped hard before: a new run
+		o.halt, o.haltWork = context.WithCancel(context.Background())
+	}
+	o.mu.Unlock()
 	// River stops hard when the Start context ends; Stop decides instead.
 	if err := o.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("webhook: outbox: start: %w", err)
@@ -241,6 +272,9 @@ func (o *Outbox) Stop(ctx context.Context) error {
 	if err == nil || ctx.Err() == nil {
 		return err
 	}
+	o.mu.Lock()
+	o.haltWork()
+	o.mu.Unlock()
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
 	defer cancel()
 	if herr := o.client.StopAndCancel(hctx); herr != nil {
@@ -255,8 +289,18 @@ type deliveryWorker struct {
 	o *Outbox
 }
 
+// Work makes the job's attempt under a context of its own: River's ends at
+// the job timeout (RescueAfter), which is there only for the rescuer, and
+// an attempt is bounded by its webhook's timeout instead. It ends when
+// Stop gives up waiting (Outbox.halt).
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	return w.o.deliver(ctx, job.Args.AccountID, job.Args.DeliveryID)
+	w.o.mu.Lock()
+	halt := w.o.halt
+	w.o.mu.Unlock()
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(halt, cancel)()
+	return w.o.deliver(wctx, job.Args.AccountID, job.Args.DeliveryID)
 }
 
 // deliver makes the delivery's next attempt when it is due and records its

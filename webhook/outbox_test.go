@@ -83,10 +83,16 @@ type bundle struct {
 
 func newOutbox(t *testing.T, store *sqlstore.Store, start bool) *webhook.Outbox {
 	t.Helper()
+	return newOutboxRescue(t, store, start, 0)
+}
+
+// newOutboxRescue is newOutbox with a RescueAfter (0: the default).
+func newOutboxRescue(t *testing.T, store *sqlstore.Store, start bool, rescueAfter time.Duration) *webhook.Outbox {
+	t.Helper()
 	poster := &webhook.Poster{Sender: &webhook.Sender{Client: webhook.NewHTTPClient(webhook.ClientOptions{}), UserAgent: "agentphone/test"}}
 	o, err := webhook.NewOutbox(t.Context(), webhook.OutboxConfig{
 		DB: store.DB(), Database: store.Dialect().Name, MigrateLock: store.Dialect().LockMigrations,
-		Store: store, Poster: poster, Schedule: testSchedule, Workers: 10,
+		Store: store, Poster: poster, Schedule: testSchedule, Workers: 10, RescueAfter: rescueAfter,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -492,4 +498,106 @@ func TestOutbox_SurvivesReopen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A job left running by a process that died mid-attempt is rescued and its
+// delivery made. (River's rescuer skips jobs whose timeout is infinite: the
+// outbox once set JobTimeout -1, and such deliveries stayed pending for
+// ever.)
+func TestOutbox_RescuedAfterCrash(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, be storetest.Backend) {
+		store := be.Open(t)
+		o := newOutboxRescue(t, store, false, time.Second)
+		b := setupOn(t, store, o)
+		rc := newReceiver(t, status(200))
+		b.hook(t, nil, rc.URL, 0)
+		d := b.emit(t, nil)
+
+		// The job as a worker that died a minute into its attempt left it.
+		attempted := time.Now().Add(-time.Minute).UTC()
+		q, arg := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1`, any(attempted)
+		if store.Dialect().Name == "sqlite" {
+			q, arg = strings.Replace(q, "$1", "?", 1), attempted.Format("2006-01-02 15:04:05.000") // River's SQLite time format
+		}
+		if res, err := store.DB().ExecContext(t.Context(), q, arg); err != nil {
+			t.Fatal(err)
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("%d jobs marked running, want 1", n)
+		}
+
+		startOutbox(t, o)
+		got := b.wait(t, d.ID)
+		if got.Status != agentphone.DeliverySuccess || got.AttemptCount != 1 || rc.count() != 1 {
+			t.Fatalf("delivery %+v after %d requests, want success on attempt 1", got, rc.count())
+		}
+	})
+}
+
+// An attempt that outlasts RescueAfter is not cut short by River's job
+// timeout (which the outbox sets to RescueAfter for the rescuer's sake):
+// it is bounded by its webhook's timeout only.
+func TestOutbox_SlowAttemptNotCutAtRescueAfter(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, be storetest.Backend) {
+		store := be.Open(t)
+		b := setupOn(t, store, newOutboxRescue(t, store, true, 500*time.Millisecond))
+		rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(1500 * time.Millisecond):
+				w.WriteHeader(http.StatusOK)
+			case <-r.Context().Done():
+			}
+		})
+		b.hook(t, nil, rc.URL, 0)
+		got := b.wait(t, b.emit(t, nil).ID)
+		if got.Status != agentphone.DeliverySuccess || got.AttemptCount != 1 {
+			t.Fatalf("delivery %+v, want success on attempt 1", got)
+		}
+	})
+}
+
+// Stop cuts an attempt short when its context ends first; the delivery
+// stays pending, unrecorded, and the next start makes it again.
+func TestOutbox_StopCutsAttemptShort(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, be storetest.Backend) {
+		store := be.Open(t)
+		o := newOutbox(t, store, false)
+		b := setupOn(t, store, o)
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				<-r.Context().Done() // hang until the attempt is cut short
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		})
+		b.hook(t, nil, rc.URL, 0)
+		if err := o.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		d := b.emit(t, nil)
+		<-rc.got
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		if err := o.Stop(ctx); err == nil {
+			t.Fatal("Stop returned nil with an attempt hanging, want its context's error")
+		}
+		if took := time.Since(began); took > 3*time.Second {
+			t.Fatalf("Stop took %s with a 200 ms context", took)
+		}
+		got, err := store.GetDelivery(t.Context(), b.acct, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != agentphone.DeliveryPending || got.AttemptCount != 0 {
+			t.Fatalf("delivery %+v after the cut, want pending with no attempt recorded", got)
+		}
+
+		startOutbox(t, o)
+		if got := b.wait(t, d.ID); got.Status != agentphone.DeliverySuccess || got.AttemptCount != 1 || rc.count() != 2 {
+			t.Fatalf("delivery %+v after %d requests, want success on attempt 1 of the new run", got, rc.count())
+		}
+	})
 }

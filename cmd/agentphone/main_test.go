@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/webhook"
 )
 
 func TestParseDatabaseURL(t *testing.T) {
@@ -171,7 +172,7 @@ func newTestConfig(t *testing.T) *Config {
 	return &Config{
 		Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "ap.db"),
 		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 5 * time.Second, DefaultAccount: "default",
-		WebhookRetrySchedule: "100ms,200ms", WebhookWorkers: 4,
+		WebhookRetrySchedule: "100ms,200ms", WebhookWorkers: 4, WebhookRescueAfter: webhook.DefaultRescueAfter,
 	}
 }
 
@@ -281,19 +282,22 @@ func TestServeGracefulShutdown(t *testing.T) {
 func TestServe_BadWebhookSettings(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		schedule string
-		workers  int
-		want     string
+		schedule    string
+		workers     int
+		rescueAfter time.Duration
+		want        string
 	}{
-		{"1m,soon", 4, "--webhook-retry-schedule"},
-		{"1m,-5s", 4, "delays must be positive"},
-		{"1m", 0, "--webhook-workers"},
+		{"1m,soon", 4, time.Minute, "--webhook-retry-schedule"},
+		{"1m,-5s", 4, time.Minute, "delays must be positive"},
+		{"1m", 0, time.Minute, "--webhook-workers"},
+		{"1m", 4, 0, "--webhook-rescue-after"},
+		{"1m", 4, -time.Second, "--webhook-rescue-after"},
 	} {
 		cfg := newTestConfig(t)
-		cfg.WebhookRetrySchedule, cfg.WebhookWorkers = c.schedule, c.workers
+		cfg.WebhookRetrySchedule, cfg.WebhookWorkers, cfg.WebhookRescueAfter = c.schedule, c.workers, c.rescueAfter
 		err := serveRun(t.Context(), cfg, streams{Out: io.Discard, Err: io.Discard})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("schedule %q, workers %d: %v, want an error about %s", c.schedule, c.workers, err, c.want)
+			t.Errorf("schedule %q, workers %d, rescue after %s: %v, want an error about %s", c.schedule, c.workers, c.rescueAfter, err, c.want)
 		}
 	}
 }
@@ -315,6 +319,20 @@ func TestMigrate(t *testing.T) {
 		var n int
 		if err := store.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`, table).Scan(&n); err != nil || n != 1 {
 			t.Errorf("table %s after migrate: %d, %v", table, n, err)
+		}
+	}
+}
+
+func TestServe_RescueAfterFromEnv(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "ap.db")
+	for v, want := range map[string]string{
+		"soon": `AGENTPHONE_WEBHOOK_RESCUE_AFTER="soon"`,
+		"0s":   "--webhook-rescue-after (AGENTPHONE_WEBHOOK_RESCUE_AFTER) is 0s",
+	} {
+		_, _, err := run(t, map[string]string{"AGENTPHONE_DATABASE_URL": db, "AGENTPHONE_WEBHOOK_RESCUE_AFTER": v}, "serve")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("AGENTPHONE_WEBHOOK_RESCUE_AFTER=%s: %v, want an error containing %q", v, err, want)
 		}
 	}
 }

@@ -56,6 +56,9 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	if cfg.WebhookWorkers < 1 {
 		return fmt.Errorf("--webhook-workers (AGENTPHONE_WEBHOOK_WORKERS) is %d: want at least 1", cfg.WebhookWorkers)
 	}
+	if cfg.WebhookRescueAfter <= 0 {
+		return fmt.Errorf("--webhook-rescue-after (AGENTPHONE_WEBHOOK_RESCUE_AFTER) is %s: want a positive duration, more than the largest webhook timeout (e.g. 3m)", cfg.WebhookRescueAfter)
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -87,7 +90,8 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	// deliveries are queued in the transaction that stores them.
 	outbox, err := webhook.NewOutbox(ctx, webhook.OutboxConfig{
 		DB: store.DB(), Database: store.Dialect().Name, MigrateLock: store.Dialect().LockMigrations,
-		Store: store, Poster: poster, Schedule: schedule, Workers: cfg.WebhookWorkers, Logger: logger,
+		Store: store, Poster: poster, Schedule: schedule, Workers: cfg.WebhookWorkers,
+		RescueAfter: cfg.WebhookRescueAfter, Logger: logger,
 	})
 	if err != nil {
 		ln.Close()
