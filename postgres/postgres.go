@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -58,12 +59,27 @@ func sqlState(err error) string {
 	return ""
 }
 
+// DefaultMaxConns is the pool size Open uses unless the URL says otherwise.
+const DefaultMaxConns = 20
+
 // Open connects to the database at url (a postgres:// URL or a key=value
 // connection string; unknown parameters such as search_path are sent to the
 // server as run-time parameters), applies the migrations and returns the
 // store. The store owns its pool and closes it on Close.
+//
+// Unless the URL sets pool_max_conns, the pool holds up to
+// DefaultMaxConns connections: pgxpool's own default (4 on a small
+// machine) is shared by API requests and every webhook worker, and starved
+// delivery to about a hundred per second.
 func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
