@@ -107,11 +107,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		s.writeJSON(w, r, status, detailJSON{msg})
 	default:
-		level := slog.LevelError
+		level, msg := slog.LevelError, "internal error"
 		if r.Context().Err() != nil {
-			level = slog.LevelWarn // the client went away; nobody reads the answer
+			// The client went away mid-request (its cancellation is the
+			// error): not a server fault, and nobody reads the answer.
+			level, msg = slog.LevelInfo, "request abandoned by the client"
 		}
-		s.logger.LogAttrs(r.Context(), level, "internal error",
+		s.logger.LogAttrs(r.Context(), level, msg,
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 		s.writeJSON(w, r, http.StatusInternalServerError, internalErrorBody)
 	}
