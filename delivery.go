@@ -87,6 +87,20 @@ type Delivery struct {
 	CreatedAt     time.Time
 }
 
+// DeliveryUpdate is the outcome of a claimed delivery (see the webhook
+// package's Outbox) to be written back.
+type DeliveryUpdate struct {
+	// Delivery carries the outcome fields, as Record wrote them; unchanged
+	// when no attempt was made.
+	Delivery *Delivery
+	// ClaimedAttempts is the AttemptCount the delivery had when claimed:
+	// the update applies only while the stored count is still that.
+	ClaimedAttempts int
+	// DueAt is when the delivery is next to be claimed: its next retry, at
+	// once when it was claimed but not attempted, nil when finished.
+	DueAt *time.Time
+}
+
 // PrefixDelivery starts delivery ids.
 const PrefixDelivery = "dlv_"
 

@@ -14,14 +14,13 @@ import (
 // test ends.
 func (e *env) startOutbox(t *testing.T) {
 	t.Helper()
-	o, err := webhook.NewOutbox(t.Context(), webhook.OutboxConfig{
-		DB: e.store.DB(), Database: e.store.Dialect().Name, MigrateLock: e.store.Dialect().LockMigrations,
+	o, err := webhook.NewOutbox(webhook.OutboxConfig{
 		Store: e.store, Poster: newPoster(t), Schedule: webhook.Schedule{50 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.store.SetEnqueuer(o.EnqueueTx)
+	e.store.NotifyDeliveries(o.Notify)
 	if err := o.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ const (
 )
 
 // migrationLock is taken in every migration transaction. The two-key form
-// keeps it apart from single-key advisory locks (River's); the second key
+// keeps it apart from single-key advisory locks (a library's, say); the second key
 // is the schema, so that databases holding several schemas (tests) migrate
 // them in parallel.
 const migrationLock = `SELECT pg_advisory_xact_lock(hashtext('agentphone.migrate'), hashtext(current_schema()))`
@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:                  "postgres",
 		LockRows:              " FOR NO KEY UPDATE",
+		SkipLocked:            " FOR UPDATE SKIP LOCKED",
 		LockMigrations:        migrationLock,
 		HourUTC:               `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')`,
 		Migrations:            sub,

@@ -48,6 +48,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:           "sqlite",
 		LockRows:       "",
+		SkipLocked:     "",
 		LockMigrations: "",
 		HourUTC:        "substr(%s, 1, 13)", // times are stored as UTC text, "2006-01-02 15:…"
 		Migrations:     sub,

@@ -36,42 +36,145 @@ func scanDelivery(rows *sql.Rows) (*agentphone.Delivery, error) {
 	return d, rows.Scan(deliveryDest(d)...)
 }
 
-// CreateDelivery stores d and, when it is pending and not a test, queues it
-// with the Enqueuer (see SetEnqueuer) in the same transaction; an error of
-// either stores nothing. Not-found when its account is missing. A nil
-// payload is stored empty; NUL and invalid UTF-8 in ErrorMessage and
+// CreateDelivery stores d. When it is pending and not a test it is queued:
+// due at its NextRetryAt, else at once, and the notifier (NotifyDeliveries)
+// hears of it after the commit. Not-found when its account is missing. A
+// nil payload is stored empty; NUL and invalid UTF-8 in ErrorMessage and
 // ResponseBody are stored as U+FFFD (see dbNullText).
 func (s *Store) CreateDelivery(ctx context.Context, d *agentphone.Delivery) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.createDeliveryTx(ctx, tx, d) })
 	if err != nil && s.d.IsForeignKeyViolation(err) {
 		return agentphone.Errorf(agentphone.KindNotFound, msgAccountNotFound)
 	}
-	return wrap("create delivery", err)
+	if err != nil {
+		return wrap("create delivery", err)
+	}
+	s.notifyDelivery(d)
+	return nil
 }
 
-// createDeliveryTx stores d in tx and queues it as CreateDelivery says.
-// Methods that store an event with the change that causes it (a message
-// and its delivery) call it in their own transaction.
+// deliveryDue is when a new delivery is due for its first attempt: nil when
+// no worker is to attempt it (finished, or a test sent synchronously).
+func deliveryDue(d *agentphone.Delivery) *time.Time {
+	if d.Status != agentphone.DeliveryPending || d.Test {
+		return nil
+	}
+	if d.NextRetryAt != nil {
+		return d.NextRetryAt
+	}
+	return &d.CreatedAt
+}
+
+// createDeliveryTx stores d in tx, queued as CreateDelivery says. Methods
+// that store an event with the change that causes it (a message and its
+// delivery) call it in their own transaction, then notifyDelivery once it
+// has committed.
 func (s *Store) createDeliveryTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
 	payload := d.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, payload, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		d.ID, d.AccountID, dbNullString(d.AgentID), dbNullString(d.WebhookID), d.EventType,
 		dbNullString(d.Channel), dbNullString(d.MessageID), d.Status,
 		dbNullInt(d.HTTPStatus), dbNullText(d.ErrorMessage), dbNullText(d.ResponseBody), d.AttemptCount,
-		dbNullTime(d.LastAttemptAt), dbNullTime(d.NextRetryAt), d.Test, dbTime(d.CreatedAt), payload)
-	if err != nil {
-		return err
+		dbNullTime(d.LastAttemptAt), dbNullTime(d.NextRetryAt), d.Test, dbTime(d.CreatedAt), payload,
+		dbNullTime(deliveryDue(d)))
+	return err
+}
+
+// notifyDelivery tells the notifier that d, committed, is queued.
+func (s *Store) notifyDelivery(d *agentphone.Delivery) {
+	if due := deliveryDue(d); due != nil && s.notifyDue != nil {
+		s.notifyDue(*due)
 	}
-	if s.enqueue != nil && d.Status == agentphone.DeliveryPending && !d.Test {
-		if err := s.enqueue(ctx, tx, d); err != nil {
-			return fmt.Errorf("enqueue: %w", err)
+}
+
+// ClaimDeliveries claims up to limit queued deliveries due at now, the
+// earliest due when not all fit (returned in no particular order), for an
+// attempt each: they stay pending but are due
+// again only at leaseEnd, when a worker that died with its process is
+// presumed dead. It returns them with their payloads. On PostgreSQL,
+// servers claiming at once claim different deliveries.
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseEnd time.Time, limit int) ([]*agentphone.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	// The limit is written out, not bound: PostgreSQL's generic plan of a
+	// bound LIMIT may not walk the due index (see PruneDeliveries).
+	q := `UPDATE webhook_deliveries SET due_at = $1
+		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND due_at <= $2
+			ORDER BY due_at LIMIT ` + strconv.Itoa(limit) + s.d.SkipLocked + `)
+		RETURNING ` + deliveryCols + `, payload`
+	var out []*agentphone.Delivery
+	err := s.writeRows(ctx, q, []any{dbTime(leaseEnd), dbTime(now)}, func(rows *sql.Rows) error {
+		d := new(agentphone.Delivery)
+		if err := rows.Scan(append(deliveryDest(d), bytesCol{&d.Payload})...); err != nil {
+			return err
 		}
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("claim deliveries", err)
 	}
-	return nil
+	return out, nil
+}
+
+// NextDeliveryDue returns when the earliest queued delivery is due (claimed
+// ones included, at the end of their lease); ok is false when none is.
+func (s *Store) NextDeliveryDue(ctx context.Context) (due time.Time, ok bool, err error) {
+	var t *time.Time
+	rows, err := s.query(ctx, `SELECT min(due_at) FROM webhook_deliveries WHERE status = 'pending'`)
+	if err := scanOne(rows, err, nullTimeCol{&t}); err != nil {
+		return time.Time{}, false, wrap("next delivery due", err)
+	}
+	if t == nil {
+		return time.Time{}, false, nil
+	}
+	return *t, true, nil
+}
+
+// RecordDeliveries writes the outcomes of claimed deliveries in one
+// transaction: each update's outcome fields (as UpdateDeliveryAttempt)
+// and when it is next due. An update applies only while its delivery is
+// still pending at the attempt count it was claimed with; it returns how
+// many did not (their delivery was finished or attempted again meanwhile,
+// after its lease ended, or deleted).
+func (s *Store) RecordDeliveries(ctx context.Context, updates []agentphone.DeliveryUpdate) (stale int, err error) {
+	const q = `UPDATE webhook_deliveries
+		SET status = $1, http_status = $2, error_message = $3, response_body = $4, attempt_count = $5,
+			last_attempt_at = $6, next_retry_at = $7, due_at = $8
+		WHERE id = $9 AND status = 'pending' AND attempt_count = $10`
+	prepared, err := s.prepareWrite(ctx, q)
+	if err != nil {
+		return 0, wrap("record deliveries", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		stale = 0
+		st, err := s.txStmt(ctx, tx, prepared, q)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, u := range updates {
+			d := u.Delivery
+			res, err := st.ExecContext(ctx, d.Status, dbNullInt(d.HTTPStatus), dbNullText(d.ErrorMessage),
+				dbNullText(d.ResponseBody), d.AttemptCount, dbNullTime(d.LastAttemptAt), dbNullTime(d.NextRetryAt),
+				dbNullTime(u.DueAt), d.ID, u.ClaimedAttempts)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", d.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("delivery %s: %w", d.ID, err)
+			} else if n == 0 {
+				stale++
+			}
+		}
+		return nil
+	})
+	return stale, wrap("record deliveries", err)
 }
 
 // UpdateDeliveryAttempt writes the outcome fields of d (status, HTTP

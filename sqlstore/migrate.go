@@ -11,10 +11,9 @@ import (
 	"time"
 )
 
-// The migrator is written by hand on purpose: River (the job queue, coming
-// later) brings and runs its own migrations, and a second migration
-// framework next to it would be one dependency and one set of conventions
-// too many for the handful of files each backend has.
+// The migrator is written by hand on purpose: a migration framework would
+// be one dependency and one set of conventions too many for the handful of
+// files each backend has.
 
 // Migration is one schema change of a backend.
 type Migration struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/agentphone/agentphone"
 )
@@ -23,6 +24,12 @@ type Dialect struct {
 	// the locked one. SQLite: "", since its write transactions (BEGIN
 	// IMMEDIATE on a one-connection pool) already exclude each other.
 	LockRows string
+
+	// SkipLocked is appended to a SELECT inside a change to lock the rows
+	// it reads and pass over those another transaction has locked, so that
+	// servers sharing the database claim different rows. PostgreSQL: " FOR
+	// UPDATE SKIP LOCKED"; SQLite: "", its writers excluding each other.
+	SkipLocked string
 
 	// LockMigrations runs first in every migration transaction so that two
 	// servers starting together do not migrate at once; "" when the write
@@ -68,12 +75,6 @@ type Config struct {
 	SingleWriter bool
 }
 
-// Enqueuer queues delivery d for its workers inside tx, the transaction
-// that stores d, so that a delivery is stored if and only if it is queued.
-// It must use only tx: on SQLite the transaction holds the only write
-// connection.
-type Enqueuer func(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error
-
 // Store is an agentphone.Store on database/sql. It is safe for concurrent
 // use. Create it with New, or with sqlite.Open or postgres.Open.
 type Store struct {
@@ -91,9 +92,9 @@ type Store struct {
 	writeStmts sync.Map // string → *sql.Stmt
 	prepMu     sync.Mutex
 
-	// enqueue queues new pending deliveries; nil: not queued. Set once,
-	// before use, by SetEnqueuer.
-	enqueue Enqueuer
+	// notifyDue hears of every delivery queued, after its commit; nil:
+	// nobody listens. Set once, before use, by NotifyDeliveries.
+	notifyDue func(due time.Time)
 }
 
 var _ agentphone.Store = (*Store)(nil)
@@ -112,16 +113,15 @@ func New(cfg Config) *Store {
 	return s
 }
 
-// DB returns the write pool, for components that keep their own tables in
-// the same database and want to change them in the same transactions (a job
-// queue).
+// DB returns the write pool, for tests and tools that need plain SQL.
 func (s *Store) DB() *sql.DB { return s.write }
 
-// SetEnqueuer makes CreateDelivery queue every pending delivery that is
-// not a test with fn, in the transaction that stores it. The queue keeps
-// its tables in this database (see DB), which is why it can only be set
-// after the Store exists. Call it before the Store is used concurrently.
-func (s *Store) SetEnqueuer(fn Enqueuer) { s.enqueue = fn }
+// NotifyDeliveries makes the Store call fn with the due time of every
+// delivery it queues, once the transaction that stores it has committed, so
+// that a delivery worker in this process can claim it at once (see
+// webhook.Outbox). fn must not block. Call it before the Store is used
+// concurrently.
+func (s *Store) NotifyDeliveries(fn func(due time.Time)) { s.notifyDue = fn }
 
 // Dialect returns the dialect the Store was created with.
 func (s *Store) Dialect() Dialect { return s.d }
@@ -236,6 +236,56 @@ func (s *Store) writeRow(ctx context.Context, query string, args []any, dest ...
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	return scanOne(rows, err, dest...)
+}
+
+// writeRows runs a fixed single-statement change that returns rows
+// (UPDATE … RETURNING) on the write pool and calls scan for each.
+func (s *Store) writeRows(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var rows *sql.Rows
+	if !s.d.Prepare {
+		rows, err = s.write.QueryContext(ctx, query, args...)
+	} else {
+		var st *sql.Stmt
+		if st, err = s.stmt(ctx, s.write, query); err == nil {
+			rows, err = st.QueryContext(ctx, args...)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// prepareWrite returns query prepared on the write pool when the dialect
+// prepares statements, for use in a transaction with txStmt; nil
+// otherwise. Call it outside any transaction: on SQLite preparing needs the
+// write pool's only connection.
+func (s *Store) prepareWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	if !s.d.Prepare {
+		return nil, nil
+	}
+	return s.stmt(ctx, s.write, query)
+}
+
+// txStmt returns query for repeated use in tx: st (from prepareWrite)
+// bound to tx, or, when st is nil, query prepared in tx. The caller closes
+// it.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string) (*sql.Stmt, error) {
+	if st == nil {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 // acquireWrite waits for the turn of the caller to write when the store has

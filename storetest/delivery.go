@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -505,42 +504,198 @@ func testDeliveryGoesWithAccount(t *testing.T, s *sqlstore.Store) {
 	}
 }
 
-// testDeliveryEnqueue: CreateDelivery hands pending deliveries that are not
-// tests to the Enqueuer inside its transaction; an Enqueuer's error stores
-// nothing.
-func testDeliveryEnqueue(t *testing.T, s *sqlstore.Store) {
+// testDeliveryQueue: the delivery log is the outbox's queue. CreateDelivery
+// notifies pending deliveries that are not tests, after the commit, with
+// their due time; ClaimDeliveries hands out due ones, the earliest due
+// first when not all fit (in any order among themselves), each once per
+// lease; RecordDeliveries applies an outcome only at the attempt
+// count it was claimed with; NextDeliveryDue follows.
+func testDeliveryQueue(t *testing.T, s *sqlstore.Store) {
 	ctx := t.Context()
 	acct := newAccount(t, s, nil, "acme")
-	var queued []string
-	var fail error
-	s.SetEnqueuer(func(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
-		// The delivery is visible in the transaction.
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE id = $1`, d.ID).Scan(&n); err != nil || n != 1 {
-			t.Errorf("delivery in the enqueuer's transaction: %d rows, %v", n, err)
-		}
-		queued = append(queued, d.ID)
-		return fail
+	type note struct {
+		due     time.Time
+		visible bool // the delivery was readable (committed) when notified
+	}
+	var notes []note
+	var notifying *agentphone.Delivery
+	s.NotifyDeliveries(func(due time.Time) {
+		_, err := s.GetDelivery(context.Background(), acct.ID, notifying.ID)
+		notes = append(notes, note{due, err == nil})
 	})
-	defer s.SetEnqueuer(nil)
+	defer s.NotifyDeliveries(nil)
+	create := func(d *agentphone.Delivery) *agentphone.Delivery {
+		notifying = d
+		return newDelivery(t, s, d)
+	}
 
-	pending := newDelivery(t, s, deliveryValue(acct.ID, nil))
+	if _, ok, err := s.NextDeliveryDue(ctx); err != nil || ok {
+		t.Fatalf("NextDeliveryDue of an empty queue: ok %v, %v", ok, err)
+	}
+	base := agentphone.Now().Add(-time.Minute)
+	first := deliveryValue(acct.ID, nil)
+	first.CreatedAt = base
+	create(first)
+	second := deliveryValue(acct.ID, nil)
+	second.CreatedAt = base.Add(time.Second)
+	create(second)
+	later := deliveryValue(acct.ID, nil) // a retry due in an hour
+	later.AttemptCount = 1
+	next := base.Add(time.Hour)
+	later.NextRetryAt = &next
+	create(later)
 	test := deliveryValue(acct.ID, nil)
 	test.Test = true
-	newDelivery(t, s, test)
-	failed := deliveryValue(acct.ID, nil)
-	failed.Status = agentphone.DeliveryFailed
-	newDelivery(t, s, failed)
-	if !slices.Equal(queued, []string{pending.ID}) {
-		t.Fatalf("queued %v, want only the pending delivery %s", queued, pending.ID)
+	create(test)
+	done := deliveryValue(acct.ID, nil)
+	done.Status = agentphone.DeliveryFailed
+	create(done)
+	want := []note{{first.CreatedAt, true}, {second.CreatedAt, true}, {next, true}}
+	if !reflect.DeepEqual(notes, want) {
+		t.Fatalf("notified %+v, want %+v (pending, non-test, after commit)", notes, want)
+	}
+	if due, ok, err := s.NextDeliveryDue(ctx); err != nil || !ok || !due.Equal(first.CreatedAt) {
+		t.Fatalf("NextDeliveryDue = %v, %v, %v; want %v", due, ok, err, first.CreatedAt)
 	}
 
-	fail = errors.New("queue down")
-	d := deliveryValue(acct.ID, nil)
-	if err := s.CreateDelivery(ctx, d); !errors.Is(err, fail) {
-		t.Fatalf("CreateDelivery with a failing enqueuer: %v", err)
+	// Earliest first, up to the limit; the payload comes along.
+	now := agentphone.Now()
+	lease := now.Add(time.Minute)
+	got, err := s.ClaimDeliveries(ctx, now, lease, 1)
+	must(t, err)
+	if len(got) != 1 || got[0].ID != first.ID || !bytes.Equal(got[0].Payload, first.Payload) {
+		t.Fatalf("claimed %+v, want %s with its payload", got, first.ID)
 	}
-	if _, err := s.GetDelivery(ctx, acct.ID, d.ID); agentphone.ErrorKind(err) != agentphone.KindNotFound {
-		t.Fatalf("the delivery was stored although it could not be queued: %v", err)
+	got, err = s.ClaimDeliveries(ctx, now, lease, 10)
+	must(t, err)
+	if len(got) != 1 || got[0].ID != second.ID {
+		t.Fatalf("second claim %+v, want only %s (the rest are claimed, not due, tests or finished)", got, second.ID)
 	}
+	// Claimed deliveries are due again at their lease's end.
+	if due, ok, err := s.NextDeliveryDue(ctx); err != nil || !ok || !due.Equal(lease) {
+		t.Fatalf("NextDeliveryDue after claims = %v, %v, %v; want the lease's end %v", due, ok, err, lease)
+	}
+	got, err = s.ClaimDeliveries(ctx, lease, lease.Add(time.Hour), 10)
+	must(t, err)
+	if ids := deliveryIDs(got); !sameSet(ids, []string{first.ID, second.ID}) {
+		t.Fatalf("claimed after the lease %v, want both again", ids)
+	}
+
+	// first: attempted, to be retried. second: its outcome claimed at
+	// attempt count 1 is stale. later: put back unattempted, due at once.
+	at := lease.Add(time.Second)
+	retry := at.Add(time.Minute)
+	f := *first
+	f.Record(agentphone.Attempt{Status: 503, Retryable: true}, at, &retry)
+	sc := *second
+	sc.Record(agentphone.Attempt{Status: 200}, at, nil)
+	stale, err := s.RecordDeliveries(ctx, []agentphone.DeliveryUpdate{
+		{Delivery: &f, ClaimedAttempts: 0, DueAt: &retry},
+		{Delivery: &sc, ClaimedAttempts: 1},
+		{Delivery: later, ClaimedAttempts: 1, DueAt: &at},
+	})
+	must(t, err)
+	if stale != 1 {
+		t.Errorf("RecordDeliveries: %d stale, want 1", stale)
+	}
+	if d, err := s.GetDelivery(ctx, acct.ID, first.ID); err != nil || d.AttemptCount != 1 || d.Status != agentphone.DeliveryPending ||
+		derefInt(d.HTTPStatus) != 503 || d.NextRetryAt == nil || !d.NextRetryAt.Equal(retry) {
+		t.Errorf("first after its attempt: %+v, %v", d, err)
+	}
+	if d, err := s.GetDelivery(ctx, acct.ID, second.ID); err != nil || d.AttemptCount != 0 || d.Status != agentphone.DeliveryPending {
+		t.Errorf("second after a stale outcome: %+v, %v; want unchanged", d, err)
+	}
+	got, err = s.ClaimDeliveries(ctx, at, at.Add(time.Hour), 10)
+	must(t, err)
+	if ids := deliveryIDs(got); !slices.Equal(ids, []string{later.ID}) {
+		t.Fatalf("claimed %v, want %s, put back due at once", ids, later.ID)
+	}
+	got, err = s.ClaimDeliveries(ctx, retry, retry.Add(time.Minute), 10)
+	must(t, err)
+	if ids := deliveryIDs(got); !slices.Equal(ids, []string{first.ID}) {
+		t.Fatalf("claimed at the retry %v, want %s", ids, first.ID)
+	}
+	// Finished: never claimed again.
+	f2 := *got[0]
+	f2.Record(agentphone.Attempt{Status: 200}, retry, nil)
+	stale, err = s.RecordDeliveries(ctx, []agentphone.DeliveryUpdate{{Delivery: &f2, ClaimedAttempts: 1}})
+	must(t, err)
+	if stale != 0 {
+		t.Errorf("RecordDeliveries: %d stale, want 0", stale)
+	}
+	got, err = s.ClaimDeliveries(ctx, retry.Add(time.Hour), retry.Add(2*time.Hour), 10)
+	must(t, err)
+	if ids := deliveryIDs(got); slices.Contains(ids, first.ID) || slices.Contains(ids, test.ID) || slices.Contains(ids, done.ID) {
+		t.Fatalf("claimed %v: finished or test deliveries among them", ids)
+	}
+}
+
+// testDeliveryClaimRace: claims running at once hand out each due delivery
+// once.
+func testDeliveryClaimRace(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	const n = 200
+	for range n {
+		newDelivery(t, s, deliveryValue(acct.ID, nil))
+	}
+	now := agentphone.Now()
+	claimed := make(chan []*agentphone.Delivery, 8)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var mine []*agentphone.Delivery
+			for {
+				got, err := s.ClaimDeliveries(ctx, now, now.Add(time.Hour), 7)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					claimed <- mine
+					return
+				}
+				mine = append(mine, got...)
+			}
+		}()
+	}
+	seen := map[string]int{}
+	for range 8 {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case mine := <-claimed:
+			for _, d := range mine {
+				seen[d.ID]++
+			}
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d deliveries claimed, want %d", len(seen), n)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("delivery %s claimed %d times", id, k)
+		}
+	}
+}
+
+func deliveryIDs(ds []*agentphone.Delivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -6,7 +6,7 @@
 // Receivers verify deliveries with Verify, which this package exports for
 // Go programs; the algorithm is in spec §15.9 and in the README.
 //
-// The outbox (outbox.go) queues deliveries durably in the store's database
-// with River and attempts them in the background on this schedule; the
-// voice engine's synchronous turns build on the same pieces.
+// The outbox (outbox.go) attempts the deliveries queued in the store's
+// delivery log in the background, on this schedule; the voice engine's
+// synchronous turns build on the same pieces.
 package webhook

@@ -3,366 +3,368 @@ package webhook
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-
 	"github.com/agentphone/agentphone"
 )
 
-// The outbox delivers events durably: a delivery row and its job are
-// written in one transaction (sqlstore.Store.SetEnqueuer with EnqueueTx),
-// and River (riverqueue.com) works the jobs from tables in the same
-// database, on SQLite and on PostgreSQL alike. A crash or restart loses
-// nothing: jobs not yet worked wait in the database, and a job that was
-// running when the process died is rescued after RescueAfter: River's
-// rescuer, run by the elected leader at its start and every 30 s, makes it
-// retryable, and it is attempted again about a second later. Delivery is
-// therefore at least once; receivers de-duplicate on X-Webhook-ID.
+// The outbox delivers events durably. The delivery log is the queue: a
+// delivery is stored, pending and due, in the transaction of the change
+// that causes it (sqlstore), and the store tells the outbox after the
+// commit (Notify), so that a worker of this process attempts it at once.
 //
-// The delivery row, not River, decides: its AttemptCount counts attempts
-// against the Schedule and its NextRetryAt says when the next is due. A
-// job whose delivery is no longer pending does nothing, so a job worked
-// twice does no harm; retries are River snoozes, which do not use up River
-// attempts. River's own retries are left for failures of the database.
+// A dispatcher claims due deliveries in batches (one write each), as many
+// as workers are free; claiming makes a delivery due again only at the end
+// of a lease (RescueAfter), so that if the process dies during the attempt,
+// the delivery is claimed again after the lease, by this server when it
+// restarts or by another sharing the database: at least once; receivers
+// de-duplicate on X-Webhook-ID. Workers make the attempts; a recorder
+// writes their outcomes back in batches (one transaction each), each due
+// again at its next retry, or finished. An outcome applies only while the
+// delivery is still pending at the attempt count it was claimed with, so a
+// delivery attempted twice (an attempt that outlived its lease) counts once.
+//
+// Deliveries written by another server (PostgreSQL) and leases that ended
+// are found by polling the earliest due time every PollInterval.
 
 // Outbox defaults.
 const (
 	DefaultOutboxWorkers = 50
-	// DefaultFetchPollInterval and DefaultFetchCooldown bound how soon a
-	// new job is picked up: River polls on these databases (no
-	// LISTEN/NOTIFY through database/sql), so the first attempt follows
-	// the commit within about one poll interval.
-	DefaultFetchPollInterval = 50 * time.Millisecond
-	DefaultFetchCooldown     = 10 * time.Millisecond
-	// DefaultRescueAfter exceeds the longest attempt (the largest webhook
-	// timeout, 120 s) with a margin, so that only a job whose worker died
-	// is taken for stuck. A shorter RescueAfter makes a live attempt to a
-	// slower receiver look stuck: it is attempted again alongside (a
-	// duplicate), while the first attempt runs to its own end.
+	// DefaultPollInterval is how often the outbox looks for deliveries it
+	// was not told of: retries and rescues of other servers sharing the
+	// database. Its own deliveries are attempted when due, not polled for.
+	DefaultPollInterval = time.Second
+	// DefaultRescueAfter is the lease of an attempt: it exceeds the
+	// longest attempt (the largest webhook timeout, 120 s) with a margin,
+	// so that only a delivery whose worker died is claimed again. A
+	// shorter lease makes an attempt to a slow receiver look lost: it is
+	// claimed and attempted again alongside (a duplicate).
 	DefaultRescueAfter = 120*time.Second + 60*time.Second
+	// claimBatch bounds the deliveries claimed by one statement and the
+	// outcomes written by one transaction.
+	claimBatch = 100
+	// retryPause is how long the dispatcher and the recorder wait after
+	// the database failed before they try again.
+	retryPause = time.Second
+	// stopTries bounds the tries to record outcomes once stopping.
+	stopTries = 3
 )
 
-// QueueWebhooks is the River queue of deliveries.
-const QueueWebhooks = "webhooks"
-
-// OutboxStore is what the outbox reads and writes of the domain.
+// OutboxStore is what the outbox reads and writes of the domain
+// (sqlstore.Store implements it).
 type OutboxStore interface {
-	GetDelivery(ctx context.Context, accountID, id string) (*agentphone.Delivery, error)
+	ClaimDeliveries(ctx context.Context, now, leaseEnd time.Time, limit int) ([]*agentphone.Delivery, error)
+	NextDeliveryDue(ctx context.Context) (due time.Time, ok bool, err error)
+	RecordDeliveries(ctx context.Context, updates []agentphone.DeliveryUpdate) (stale int, err error)
 	GetWebhookByID(ctx context.Context, accountID, id string) (*agentphone.Webhook, error)
-	UpdateDeliveryAttempt(ctx context.Context, d *agentphone.Delivery) error
 }
 
 // OutboxConfig configures NewOutbox. Zero values mean the defaults.
 type OutboxConfig struct {
-	// DB is the store's write pool (sqlstore.Store.DB): River keeps its
-	// tables in the same database so that jobs join the store's
-	// transactions. On SQLite a one-connection pool, as River's SQLite
-	// driver recommends. Required.
-	DB *sql.DB
-	// Database is "sqlite" or "postgres" (sqlstore.Dialect.Name). Required.
-	Database string
-	// MigrateLock, when set, is a statement that takes a transaction-level
-	// lock (sqlstore.Dialect.LockMigrations); it is held while River's
-	// migrations run, so that two servers starting together do not migrate
-	// at once. It needs a pool of more than one connection.
-	MigrateLock string
-
 	Store  OutboxStore       // required
 	Poster agentphone.Poster // makes each attempt; required
 	// Schedule holds the delays before attempts 2…; nil: DefaultSchedule.
 	// An empty, non-nil Schedule makes one attempt only.
 	Schedule Schedule
 	Workers  int // deliveries attempted at once; 0: DefaultOutboxWorkers
-
-	FetchPollInterval time.Duration // 0: DefaultFetchPollInterval
-	FetchCooldown     time.Duration // 0: DefaultFetchCooldown
-	// RescueAfter is how long after its attempt began a job still running
-	// is taken for stuck (its worker died with the process) and attempted
-	// again; 0: DefaultRescueAfter.
+	// PollInterval: see DefaultPollInterval; 0: the default.
+	PollInterval time.Duration
+	// RescueAfter is the lease of an attempt: how long after it was
+	// claimed a delivery still not recorded is taken for lost (its worker
+	// died with the process) and claimed again; 0: DefaultRescueAfter.
 	RescueAfter time.Duration
 
 	Logger *slog.Logger // nil: discard
 }
 
-// Outbox queues deliveries and attempts them in the background.
+// Outbox attempts queued deliveries in the background.
 type Outbox struct {
-	client   *river.Client[*sql.Tx]
 	store    OutboxStore
 	poster   agentphone.Poster
 	schedule Schedule
+	workers  int
+	poll     time.Duration
+	lease    time.Duration
 	logger   *slog.Logger
 	now      func() time.Time
 
-	mu sync.Mutex // guards halt and haltWork
-	// halt ends when Stop gives up waiting: attempts under way are then
-	// cut short. Work contexts follow it, not River's (see deliveryWorker).
-	halt     context.Context
-	haltWork context.CancelFunc
+	wake chan struct{} // a buffered token: Notify has news for the dispatcher
+
+	mu      sync.Mutex
+	nextDue time.Time // earliest due time known; zero: none known
+	running bool
+	// stop ends the dispatcher; halt cuts attempts short (Stop gave up
+	// waiting); done closes when the recorder has written every outcome.
+	stop, halt       context.CancelFunc
+	stopCtx, haltCtx context.Context
+	done             chan struct{}
 }
 
-// deliveryArgs is the job of one delivery.
-type deliveryArgs struct {
-	DeliveryID string `json:"deliveryId"`
-	AccountID  string `json:"accountId"`
-}
-
-func (deliveryArgs) Kind() string { return "webhook_delivery" }
-
-// outboxMaxAttempts bounds River's own retries of a job whose work failed
-// on the database (snoozes and delivery retries do not count); spread by
-// River's backoff they cover several days.
-const outboxMaxAttempts = 25
-
-func (deliveryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueWebhooks, MaxAttempts: outboxMaxAttempts}
-}
-
-// NewOutbox applies River's migrations to cfg.DB (idempotently) and returns
-// an outbox that queues jobs but works none until Start.
-func NewOutbox(ctx context.Context, cfg OutboxConfig) (*Outbox, error) {
-	if cfg.DB == nil || cfg.Store == nil || cfg.Poster == nil {
-		return nil, errors.New("webhook: outbox: DB, Store and Poster are required")
+// NewOutbox returns an outbox that attempts nothing until Start.
+func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
+	if cfg.Store == nil || cfg.Poster == nil {
+		return nil, errors.New("webhook: outbox: Store and Poster are required")
 	}
-	if cfg.RescueAfter < 0 {
-		return nil, fmt.Errorf("webhook: outbox: RescueAfter %s is negative", cfg.RescueAfter)
-	}
-	driver, err := newDriver(cfg.DB, cfg.Database)
-	if err != nil {
-		return nil, err
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	if err := migrate(ctx, driver, cfg.DB, cfg.MigrateLock, logger); err != nil {
-		return nil, err
+	if cfg.RescueAfter < 0 || cfg.PollInterval < 0 || cfg.Workers < 0 {
+		return nil, fmt.Errorf("webhook: outbox: negative RescueAfter, PollInterval or Workers")
 	}
 	o := &Outbox{
-		store: cfg.Store, poster: cfg.Poster, schedule: cfg.Schedule, logger: logger, now: time.Now,
+		store: cfg.Store, poster: cfg.Poster, schedule: cfg.Schedule,
+		workers: cmp.Or(cfg.Workers, DefaultOutboxWorkers),
+		poll:    cmp.Or(cfg.PollInterval, DefaultPollInterval),
+		lease:   cmp.Or(cfg.RescueAfter, DefaultRescueAfter),
+		logger:  cfg.Logger, now: time.Now,
+		wake: make(chan struct{}, 1),
 	}
 	if o.schedule == nil {
 		o.schedule = DefaultSchedule
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliveryWorker{o: o})
-	poll := cmp.Or(cfg.FetchPollInterval, DefaultFetchPollInterval)
-	rescueAfter := cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
-	client, err := river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{QueueWebhooks: {MaxWorkers: cmp.Or(cfg.Workers, DefaultOutboxWorkers)}},
-		Workers:           workers,
-		PollOnly:          true,
-		FetchPollInterval: poll,
-		FetchCooldown:     min(cmp.Or(cfg.FetchCooldown, DefaultFetchCooldown), poll),
-		// River's rescuer leaves alone every job whose timeout is
-		// infinite (-1), so a job running when the process died would
-		// stay running, its delivery pending, forever: the job timeout
-		// must be finite for rescue to work. It is rescueAfter, the
-		// earliest the rescuer acts anyway; the worker does not let it
-		// cut an attempt short (each attempt is bounded by its webhook's
-		// timeout).
-		JobTimeout:           rescueAfter,
-		RescueStuckJobsAfter: rescueAfter,
-		MaxAttempts:          outboxMaxAttempts,
-		Logger:               logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("webhook: outbox: %w", err)
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
 	}
-	o.client = client
-	o.halt, o.haltWork = context.WithCancel(context.Background())
 	return o, nil
 }
 
-// newDriver returns River's driver for database ("sqlite" or "postgres")
-// over db.
-func newDriver(db *sql.DB, database string) (riverdriver.Driver[*sql.Tx], error) {
-	switch database {
-	case "sqlite":
-		return riversqlite.New(db), nil
-	case "postgres":
-		return riverdatabasesql.New(db), nil
+// Notify tells the outbox that a delivery is queued, due at due; the store
+// calls it after the commit (sqlstore.Store.NotifyDeliveries). It never
+// blocks.
+func (o *Outbox) Notify(due time.Time) {
+	o.mu.Lock()
+	if o.nextDue.IsZero() || due.Before(o.nextDue) {
+		o.nextDue = due
 	}
-	return nil, fmt.Errorf("webhook: outbox: unsupported database %q", database)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
-// MigrateOutbox applies River's migrations to db, as NewOutbox does, for
-// `agentphone migrate`. database and lock are as in OutboxConfig.
-func MigrateOutbox(ctx context.Context, db *sql.DB, database, lock string) error {
-	driver, err := newDriver(db, database)
-	if err != nil {
-		return err
-	}
-	return migrate(ctx, driver, db, lock, slog.New(slog.DiscardHandler))
+// claim is one claimed delivery on its way to a worker.
+type claim struct {
+	d        *agentphone.Delivery
+	wh       *agentphone.Webhook // nil when the delivery can no longer be attempted
+	whGone   string              // why wh is nil
+	attempts int                 // d.AttemptCount when claimed
 }
 
-// migrate applies River's migrations. River runs each in a transaction of
-// its own: on PostgreSQL they cannot share one (a migration adds an enum
-// value that the next one uses). When lock is set, a transaction holding it
-// stays open on a connection of its own meanwhile, so that another server
-// migrating at the same time waits.
-func migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx], db *sql.DB, lock string, logger *slog.Logger) error {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
-	if err != nil {
-		return fmt.Errorf("webhook: outbox: migrate: %w", err)
-	}
-	if lock != "" {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("webhook: outbox: migrate: %w", err)
-		}
-		defer func() { _ = tx.Rollback() }()
-		if _, err := tx.ExecContext(ctx, lock); err != nil {
-			return fmt.Errorf("webhook: outbox: migrate: lock: %w", err)
-		}
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("webhook: outbox: migrate: %w", err)
-	}
-	return nil
-}
-
-// EnqueueTx queues delivery d inside tx, the transaction that stores it; it
-// is an sqlstore.Enqueuer. The job runs when the outbox is started, at
-// once if d is due.
-func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
-	var opts *river.InsertOpts
-	if d.NextRetryAt != nil && d.NextRetryAt.After(o.now()) {
-		opts = &river.InsertOpts{ScheduledAt: *d.NextRetryAt}
-	}
-	if _, err := o.client.InsertTx(ctx, tx, deliveryArgs{DeliveryID: d.ID, AccountID: d.AccountID}, opts); err != nil {
-		return fmt.Errorf("webhook: queue delivery %s: %w", d.ID, err)
-	}
-	return nil
-}
-
-// Start starts working queued deliveries, those left from before first.
-// It returns at once; Stop ends the work.
+// Start starts attempting queued deliveries, those left from before first.
+// It returns at once; Stop ends the work. An outbox may be started again
+// after Stop.
 func (o *Outbox) Start(ctx context.Context) error {
 	o.mu.Lock()
-	if o.halt.Err() != nil { // stopped hard before: a new run
-		o.halt, o.haltWork = context.WithCancel(context.Background())
+	defer o.mu.Unlock()
+	if o.running {
+		return errors.New("webhook: outbox: already started")
 	}
-	o.mu.Unlock()
-	// River stops hard when the Start context ends; Stop decides instead.
-	if err := o.client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("webhook: outbox: start: %w", err)
+	o.running = true
+	base := context.WithoutCancel(ctx) // Stop decides when the work ends
+	o.stopCtx, o.stop = context.WithCancel(base)
+	o.haltCtx, o.halt = context.WithCancel(base)
+	o.done = make(chan struct{})
+
+	jobs := make(chan claim)
+	results := make(chan agentphone.DeliveryUpdate, o.workers)
+	freed := make(chan struct{}, o.workers)
+	var workers sync.WaitGroup
+	for range o.workers {
+		workers.Go(func() {
+			for c := range jobs {
+				results <- o.attempt(o.haltCtx, c)
+				freed <- struct{}{}
+			}
+		})
 	}
+	go func() {
+		o.dispatch(o.stopCtx, jobs, freed)
+		close(jobs)
+		workers.Wait()
+		close(results)
+	}()
+	go func() {
+		defer close(o.done)
+		o.record(results)
+	}()
 	return nil
 }
 
-// stopGrace is how long cancelled attempts get to put their jobs back
-// when Stop's context has ended.
-const stopGrace = 5 * time.Second
-
-// Stop stops fetching jobs and waits for the attempts under way until ctx
-// ends; then it cancels them, and each puts its job back, unrecorded, to be
-// attempted again on the next start. It returns ctx's error in that case.
+// Stop stops claiming deliveries and waits for the attempts under way until
+// ctx ends; then it cuts them short, and each is put back, unrecorded, to
+// be attempted again on the next start. It returns ctx's error in that case.
 func (o *Outbox) Stop(ctx context.Context) error {
-	err := o.client.Stop(ctx)
-	if err == nil || ctx.Err() == nil {
-		return err
-	}
 	o.mu.Lock()
-	o.haltWork()
+	if !o.running {
+		o.mu.Unlock()
+		return nil
+	}
+	o.running = false
+	stop, halt, done := o.stop, o.halt, o.done
 	o.mu.Unlock()
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
-	defer cancel()
-	if herr := o.client.StopAndCancel(hctx); herr != nil {
-		return fmt.Errorf("webhook: outbox: stop: %w", herr)
-	}
-	return err
-}
-
-// deliveryWorker works deliveryArgs jobs.
-type deliveryWorker struct {
-	river.WorkerDefaults[deliveryArgs]
-	o *Outbox
-}
-
-// Work makes the job's attempt under a context of its own: River's ends at
-// the job timeout (RescueAfter), which is there only for the rescuer, and
-// an attempt is bounded by its webhook's timeout instead. It ends when
-// Stop gives up waiting (Outbox.halt).
-func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	w.o.mu.Lock()
-	halt := w.o.halt
-	w.o.mu.Unlock()
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	defer context.AfterFunc(halt, cancel)()
-	return w.o.deliver(wctx, job.Args.AccountID, job.Args.DeliveryID)
-}
-
-// deliver makes the delivery's next attempt when it is due and records its
-// outcome. It returns nil when nothing remains to do, a River snooze until
-// the next attempt, or an error (River retries the job) when the database
-// failed.
-func (o *Outbox) deliver(ctx context.Context, accountID, id string) error {
-	if ctx.Err() != nil {
-		return river.JobSnooze(0) // shutting down: the next start takes it
-	}
-	log := o.logger.With("delivery_id", id, "account_id", accountID)
-	d, err := o.store.GetDelivery(ctx, accountID, id)
-	switch {
-	case agentphone.ErrorKind(err) == agentphone.KindNotFound:
-		log.InfoContext(ctx, "webhook delivery gone before its attempt (pruned or account deleted)")
+	stop()
+	select {
+	case <-done:
+		halt()
 		return nil
-	case err != nil:
-		if ctx.Err() != nil {
-			return river.JobSnooze(0)
-		}
-		return fmt.Errorf("load delivery %s: %w", id, err)
-	case d.Status != agentphone.DeliveryPending:
-		return nil // done already: this job ran twice
+	case <-ctx.Done():
 	}
-	if now := o.now(); d.NextRetryAt != nil && d.NextRetryAt.After(now) {
-		return river.JobSnooze(d.NextRetryAt.Sub(now)) // woken early, e.g. rescued
-	}
+	halt()
+	<-done // cut short, the attempts end and are put back at once
+	return ctx.Err()
+}
 
-	// Outcomes are written even when shutdown cancels ctx meanwhile.
-	wctx := context.WithoutCancel(ctx)
-	var wh *agentphone.Webhook
-	if d.WebhookID != nil {
-		wh, err = o.store.GetWebhookByID(ctx, accountID, *d.WebhookID)
+// dispatch claims due deliveries for free workers and sends them on jobs
+// until ctx ends. freed receives a token each time a worker becomes free.
+func (o *Outbox) dispatch(ctx context.Context, jobs chan<- claim, freed <-chan struct{}) {
+	free := o.workers
+	// Deliveries left from before are due when the store says.
+	o.refreshDue(ctx)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		for drained := false; !drained; { // take back the workers freed meanwhile
+			select {
+			case <-freed:
+				free++
+			default:
+				drained = true
+			}
+		}
+		now := o.now()
+		o.mu.Lock()
+		due := o.nextDue
+		o.mu.Unlock()
+		if free > 0 && !due.IsZero() && !due.After(now) {
+			n := min(free, claimBatch)
+			claimed, err := o.claim(ctx, now, n)
+			if err != nil {
+				if ctx.Err() == nil {
+					o.logger.ErrorContext(ctx, "claiming webhook deliveries failed; retrying", "err", err)
+					o.sleep(ctx, retryPause)
+				}
+				continue
+			}
+			for _, c := range claimed {
+				jobs <- c
+				free--
+			}
+			if len(claimed) < n {
+				// Nothing else is due now; ask the store what is next.
+				// A Notify meanwhile sets nextDue again, after its
+				// commit, so that the refresh sees it or it stays.
+				o.mu.Lock()
+				o.nextDue = time.Time{}
+				o.mu.Unlock()
+				o.refreshDue(ctx)
+			}
+			continue
+		}
+		wait := o.poll
+		if free > 0 && !due.IsZero() {
+			wait = min(wait, due.Sub(now))
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-o.wake:
+		case <-freed:
+			free++
+		case <-timer.C:
+			if due.IsZero() || due.After(o.now().Add(time.Millisecond)) {
+				o.refreshDue(ctx) // polling: deliveries of other servers
+			}
+		}
+		timer.Stop()
 	}
-	switch {
-	case d.WebhookID == nil || agentphone.ErrorKind(err) == agentphone.KindNotFound:
-		// No attempt can be made: the webhook was deleted since.
-		msg := "webhook deleted"
+}
+
+// refreshDue merges the store's earliest due time into nextDue.
+func (o *Outbox) refreshDue(ctx context.Context) {
+	due, ok, err := o.store.NextDeliveryDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			o.logger.ErrorContext(ctx, "reading the webhook delivery queue failed", "err", err)
+		}
+		return
+	}
+	if ok {
+		o.mu.Lock()
+		if o.nextDue.IsZero() || due.Before(o.nextDue) {
+			o.nextDue = due
+		}
+		o.mu.Unlock()
+	}
+}
+
+// claim claims up to n due deliveries and loads their webhooks.
+func (o *Outbox) claim(ctx context.Context, now time.Time, n int) ([]claim, error) {
+	ds, err := o.store.ClaimDeliveries(ctx, now, now.Add(o.lease), n)
+	if err != nil {
+		return nil, err
+	}
+	hooks := map[string]*agentphone.Webhook{} // one read per webhook of the batch
+	out := make([]claim, 0, len(ds))
+	for _, d := range ds {
+		c := claim{d: d, attempts: d.AttemptCount}
 		if d.WebhookID == nil {
-			msg = agentphone.MsgNoWebhook
+			c.whGone = agentphone.MsgNoWebhook
+			out = append(out, c)
+			continue
 		}
-		d.Status, d.NextRetryAt, d.ErrorMessage = agentphone.DeliveryFailed, nil, &msg
-		if err := o.store.UpdateDeliveryAttempt(wctx, d); err != nil {
-			return fmt.Errorf("record delivery %s: %w", id, err)
+		wh, seen := hooks[*d.WebhookID]
+		if !seen {
+			wh, err = o.store.GetWebhookByID(ctx, d.AccountID, *d.WebhookID)
+			switch {
+			case agentphone.ErrorKind(err) == agentphone.KindNotFound:
+				wh = nil
+			case err != nil:
+				// The claimed deliveries go back to the queue at their
+				// lease's end, as after a crash: better than guessing.
+				return nil, fmt.Errorf("load webhook %s: %w", *d.WebhookID, err)
+			}
+			hooks[*d.WebhookID] = wh
 		}
-		log.WarnContext(ctx, "webhook delivery failed", "err", msg, "attempts", d.AttemptCount)
-		return nil
-	case err != nil:
-		if ctx.Err() != nil {
-			return river.JobSnooze(0)
+		c.wh = wh
+		if wh == nil {
+			c.whGone = "webhook deleted"
 		}
-		return fmt.Errorf("load webhook of delivery %s: %w", id, err)
+		out = append(out, c)
 	}
+	return out, nil
+}
 
-	a := o.poster.Post(ctx, wh, d)
-	if ctx.Err() != nil && !a.OK() {
-		// Shutdown cut the attempt short: not the receiver's failure. The
-		// next start makes it again (the receiver may have seen it: at
-		// least once).
-		return river.JobSnooze(0)
+// attempt makes claim c's attempt and returns the update to record. When
+// ctx ends first (Stop gave up waiting), the delivery is put back
+// unattempted, due at once.
+func (o *Outbox) attempt(ctx context.Context, c claim) agentphone.DeliveryUpdate {
+	d := c.d
+	u := agentphone.DeliveryUpdate{Delivery: d, ClaimedAttempts: c.attempts}
+	if c.wh == nil {
+		// No attempt can be made: the webhook was deleted since, or none
+		// was configured when the event happened.
+		msg := c.whGone
+		d.Status, d.NextRetryAt, d.ErrorMessage = agentphone.DeliveryFailed, nil, &msg
+		o.logger.WarnContext(ctx, "webhook delivery failed", "delivery_id", d.ID, "account_id", d.AccountID,
+			"err", msg, "attempts", d.AttemptCount)
+		return u
 	}
+	if ctx.Err() != nil {
+		now := o.now()
+		u.DueAt = &now
+		return u
+	}
+	a := o.poster.Post(ctx, c.wh, d)
 	at := o.now()
+	if ctx.Err() != nil && !a.OK() {
+		// Stop cut the attempt short: not the receiver's failure. The next
+		// start makes it again (the receiver may have seen it: at least
+		// once).
+		u.DueAt = &at
+		return u
+	}
 	var next *time.Time
 	if !a.OK() && a.Retryable {
 		if delay, ok := o.schedule.Next(d.AttemptCount+1, a.RetryAfter, nil); ok {
@@ -371,17 +373,72 @@ func (o *Outbox) deliver(ctx context.Context, accountID, id string) error {
 		}
 	}
 	d.Record(a, at, next)
-	if err := o.store.UpdateDeliveryAttempt(wctx, d); err != nil {
-		return fmt.Errorf("record delivery %s: %w", id, err)
-	}
+	u.DueAt = next
+	log := o.logger.With("delivery_id", d.ID, "account_id", d.AccountID, "webhook_id", c.wh.ID,
+		"attempt", d.AttemptCount, "http_status", a.Status)
 	switch {
 	case next != nil:
-		log.DebugContext(ctx, "webhook delivery attempt failed; will retry",
-			"attempt", d.AttemptCount, "http_status", a.Status, "err", a.Err, "next_retry_at", *next)
-		return river.JobSnooze(max(next.Sub(o.now()), 0))
+		log.DebugContext(ctx, "webhook delivery attempt failed; will retry", "err", a.Err, "next_retry_at", *next)
 	case d.Status == agentphone.DeliveryFailed:
-		log.WarnContext(ctx, "webhook delivery failed", "attempts", d.AttemptCount,
-			"http_status", a.Status, "err", *d.ErrorMessage, "webhook_id", wh.ID)
+		log.WarnContext(ctx, "webhook delivery failed", "err", *d.ErrorMessage)
 	}
-	return nil
+	return u
+}
+
+// record writes the updates from results in batches until results closes,
+// and tells the dispatcher of the retries.
+func (o *Outbox) record(results <-chan agentphone.DeliveryUpdate) {
+	ctx := context.Background() // outcomes are written even during shutdown
+	batch := make([]agentphone.DeliveryUpdate, 0, claimBatch)
+	for u := range results {
+		batch = append(batch[:0], u)
+		for full := false; !full && len(batch) < claimBatch; {
+			select {
+			case u, ok := <-results:
+				if !ok {
+					full = true
+					break
+				}
+				batch = append(batch, u)
+			default:
+				full = true
+			}
+		}
+		for try := 1; ; try++ {
+			stale, err := o.store.RecordDeliveries(ctx, batch)
+			if err == nil {
+				if stale > 0 {
+					o.logger.WarnContext(ctx, "webhook delivery outcomes arrived after their lease ended; the later attempt's stand",
+						"deliveries", stale)
+				}
+				break
+			}
+			// While running, keep trying, lest the outcomes be lost; once
+			// stopping, give up after a few tries: the deliveries stay
+			// claimed and are attempted again when their lease ends.
+			if o.stopCtx.Err() != nil && try >= stopTries {
+				o.logger.ErrorContext(ctx, "recording webhook delivery outcomes failed; they will be attempted again",
+					"err", err, "deliveries", len(batch), "after", o.lease)
+				break
+			}
+			o.logger.ErrorContext(ctx, "recording webhook delivery outcomes failed; retrying", "err", err,
+				"deliveries", len(batch))
+			time.Sleep(retryPause)
+		}
+		for _, u := range batch {
+			if u.DueAt != nil {
+				o.Notify(*u.DueAt)
+			}
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func (o *Outbox) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

@@ -90,15 +90,14 @@ func newOutbox(t *testing.T, store *sqlstore.Store, start bool) *webhook.Outbox 
 func newOutboxRescue(t *testing.T, store *sqlstore.Store, start bool, rescueAfter time.Duration) *webhook.Outbox {
 	t.Helper()
 	poster := &webhook.Poster{Sender: &webhook.Sender{Client: webhook.NewHTTPClient(webhook.ClientOptions{}), UserAgent: "agentphone/test"}}
-	o, err := webhook.NewOutbox(t.Context(), webhook.OutboxConfig{
-		DB: store.DB(), Database: store.Dialect().Name, MigrateLock: store.Dialect().LockMigrations,
+	o, err := webhook.NewOutbox(webhook.OutboxConfig{
 		Store: store, Poster: poster, Schedule: testSchedule, Workers: 10, RescueAfter: rescueAfter,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatalf("new outbox: %v", err)
 	}
-	store.SetEnqueuer(o.EnqueueTx)
+	store.NotifyDeliveries(o.Notify)
 	if start {
 		startOutbox(t, o)
 	}
@@ -121,7 +120,7 @@ func stopOutbox(t testing.TB, o *webhook.Outbox) {
 	}
 }
 
-// testWriter sends River's and the outbox's log to t.
+// testWriter sends the outbox's log to t.
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -388,9 +387,8 @@ func TestOutbox_NoWebhook(t *testing.T) {
 			deref(got.ErrorMessage) != agentphone.MsgNoWebhook || got.NextRetryAt != nil || got.LastAttemptAt != nil {
 			t.Fatalf("delivery %+v, want recorded as undeliverable", got)
 		}
-		var jobs int
-		if err := b.store.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM river_job`).Scan(&jobs); err != nil || jobs != 0 {
-			t.Fatalf("%d jobs queued (%v), want none", jobs, err)
+		if _, ok, err := b.store.NextDeliveryDue(t.Context()); err != nil || ok {
+			t.Fatalf("a delivery is queued (%v), want none", err)
 		}
 	})
 }
@@ -500,10 +498,8 @@ func TestOutbox_SurvivesReopen(t *testing.T) {
 	}
 }
 
-// A job left running by a process that died mid-attempt is rescued and its
-// delivery made. (River's rescuer skips jobs whose timeout is infinite: the
-// outbox once set JobTimeout -1, and such deliveries stayed pending for
-// ever.)
+// A delivery claimed by a process that died mid-attempt is claimed again
+// when its lease ends, and made.
 func TestOutbox_RescuedAfterCrash(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, be storetest.Backend) {
@@ -514,16 +510,11 @@ func TestOutbox_RescuedAfterCrash(t *testing.T) {
 		b.hook(t, nil, rc.URL, 0)
 		d := b.emit(t, nil)
 
-		// The job as a worker that died a minute into its attempt left it.
-		attempted := time.Now().Add(-time.Minute).UTC()
-		q, arg := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1`, any(attempted)
-		if store.Dialect().Name == "sqlite" {
-			q, arg = strings.Replace(q, "$1", "?", 1), attempted.Format("2006-01-02 15:04:05.000") // River's SQLite time format
-		}
-		if res, err := store.DB().ExecContext(t.Context(), q, arg); err != nil {
-			t.Fatal(err)
-		} else if n, _ := res.RowsAffected(); n != 1 {
-			t.Fatalf("%d jobs marked running, want 1", n)
+		// Claimed, as by a worker that then died with its process.
+		now := agentphone.Now()
+		leaseEnd := now.Add(time.Second)
+		if got, err := store.ClaimDeliveries(t.Context(), now, leaseEnd, 10); err != nil || len(got) != 1 || got[0].ID != d.ID {
+			t.Fatalf("claim: %v, %v", got, err)
 		}
 
 		startOutbox(t, o)
@@ -531,12 +522,16 @@ func TestOutbox_RescuedAfterCrash(t *testing.T) {
 		if got.Status != agentphone.DeliverySuccess || got.AttemptCount != 1 || rc.count() != 1 {
 			t.Fatalf("delivery %+v after %d requests, want success on attempt 1", got, rc.count())
 		}
+		if h := <-rc.got; h.at.Before(leaseEnd) {
+			t.Fatalf("attempted at %s, before the lease ended at %s", h.at, leaseEnd)
+		}
 	})
 }
 
-// An attempt that outlasts RescueAfter is not cut short by River's job
-// timeout (which the outbox sets to RescueAfter for the rescuer's sake):
-// it is bounded by its webhook's timeout only.
+// An attempt that outlasts RescueAfter (a lease too short for its webhook's
+// timeout) is not cut short: bounded by its webhook's timeout only, it is
+// recorded. (Meanwhile its delivery was taken for lost and attempted again;
+// that duplicate's outcome is stale and ignored.)
 func TestOutbox_SlowAttemptNotCutAtRescueAfter(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, be storetest.Backend) {

@@ -64,7 +64,7 @@ func serveSettings(c *Config) []setting {
 		{"webhook-workers", "AGENTPHONE_WEBHOOK_WORKERS", "webhook deliveries attempted at once", func(fs *pflag.FlagSet, n, u string) {
 			fs.IntVar(&c.WebhookWorkers, n, webhook.DefaultOutboxWorkers, u)
 		}},
-		{"webhook-rescue-after", "AGENTPHONE_WEBHOOK_RESCUE_AFTER", "a webhook delivery in flight when the process died is attempted again this long after its attempt began (checked at start and every 30 s); must exceed the largest webhook timeout (at most 120 s), or slow receivers get duplicates: a live attempt that takes longer is taken for stuck and made again alongside", func(fs *pflag.FlagSet, n, u string) {
+		{"webhook-rescue-after", "AGENTPHONE_WEBHOOK_RESCUE_AFTER", "a webhook delivery in flight when the process died is attempted again this long after its attempt began; must exceed the largest webhook timeout (at most 120 s), or slow receivers get duplicates: a live attempt that takes longer is taken for lost and made again alongside", func(fs *pflag.FlagSet, n, u string) {
 			fs.DurationVar(&c.WebhookRescueAfter, n, webhook.DefaultRescueAfter, u)
 		}},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},

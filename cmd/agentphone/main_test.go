@@ -302,8 +302,8 @@ func TestServe_BadWebhookSettings(t *testing.T) {
 	}
 }
 
-// TestMigrate: migrate applies our schema and the job queue's, so that a
-// server started later needs no schema change.
+// TestMigrate: migrate applies the schema, so that a server started later
+// needs no schema change.
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "ap.db")
@@ -315,7 +315,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	for _, table := range []string{"agents", "webhook_deliveries", "river_job"} {
+	for _, table := range []string{"agents", "webhook_deliveries"} {
 		var n int
 		if err := store.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`, table).Scan(&n); err != nil || n != 1 {
 			t.Errorf("table %s after migrate: %d, %v", table, n, err)

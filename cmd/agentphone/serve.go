@@ -86,10 +86,9 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Client:    webhook.NewHTTPClient(webhook.ClientOptions{BlockPrivate: cfg.WebhookBlockPrivate}),
 		UserAgent: "agentphone/" + buildVersion(),
 	}}
-	// The outbox keeps River's tables in the store's database; new
-	// deliveries are queued in the transaction that stores them.
-	outbox, err := webhook.NewOutbox(ctx, webhook.OutboxConfig{
-		DB: store.DB(), Database: store.Dialect().Name, MigrateLock: store.Dialect().LockMigrations,
+	// The delivery log is the outbox's queue; the store tells the outbox of
+	// each delivery it queues once committed.
+	outbox, err := webhook.NewOutbox(webhook.OutboxConfig{
 		Store: store, Poster: poster, Schedule: schedule, Workers: cfg.WebhookWorkers,
 		RescueAfter: cfg.WebhookRescueAfter, Logger: logger,
 	})
@@ -97,7 +96,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		ln.Close()
 		return err
 	}
-	store.SetEnqueuer(outbox.EnqueueTx)
+	store.NotifyDeliveries(outbox.Notify)
 	if err := outbox.Start(ctx); err != nil {
 		ln.Close()
 		return err
