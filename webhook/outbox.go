@@ -167,14 +167,20 @@ func (o *Outbox) Start(ctx context.Context) error {
 	o.haltCtx, o.halt = context.WithCancel(base)
 	o.done = make(chan struct{})
 
-	jobs := make(chan claim)
+	// Up to claimBatch claimed deliveries wait for a worker, so that
+	// workers do not idle while the next claim waits for its turn to write.
+	jobs := make(chan claim, claimBatch)
 	results := make(chan agentphone.DeliveryUpdate, o.workers)
-	freed := make(chan struct{}, o.workers)
+	freed := make(chan struct{}, o.workers+claimBatch)
 	var workers sync.WaitGroup
 	for range o.workers {
 		workers.Go(func() {
 			for c := range jobs {
-				results <- o.attempt(o.haltCtx, c)
+				if o.stopCtx.Err() != nil {
+					results <- o.putBack(c) // stopping: not begun, not to begin
+				} else {
+					results <- o.attempt(o.haltCtx, c)
+				}
 				freed <- struct{}{}
 			}
 		})
@@ -216,10 +222,11 @@ func (o *Outbox) Stop(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// dispatch claims due deliveries for free workers and sends them on jobs
-// until ctx ends. freed receives a token each time a worker becomes free.
+// dispatch claims due deliveries for free workers (and claimBatch more,
+// to wait for them) and sends them on jobs until ctx ends. freed receives a
+// token each time a worker is done with one.
 func (o *Outbox) dispatch(ctx context.Context, jobs chan<- claim, freed <-chan struct{}) {
-	free := o.workers
+	free := o.workers + claimBatch
 	// Deliveries left from before are due when the store says.
 	o.refreshDue(ctx)
 	timer := time.NewTimer(0)
@@ -352,9 +359,7 @@ func (o *Outbox) attempt(ctx context.Context, c claim) agentphone.DeliveryUpdate
 		return u
 	}
 	if ctx.Err() != nil {
-		now := o.now()
-		u.DueAt = &now
-		return u
+		return o.putBack(c)
 	}
 	a := o.poster.Post(ctx, c.wh, d)
 	at := o.now()
@@ -383,6 +388,13 @@ func (o *Outbox) attempt(ctx context.Context, c claim) agentphone.DeliveryUpdate
 		log.WarnContext(ctx, "webhook delivery failed", "err", *d.ErrorMessage)
 	}
 	return u
+}
+
+// putBack returns the update that puts claim c back unattempted, due at
+// once.
+func (o *Outbox) putBack(c claim) agentphone.DeliveryUpdate {
+	now := o.now()
+	return agentphone.DeliveryUpdate{Delivery: c.d, ClaimedAttempts: c.attempts, DueAt: &now}
 }
 
 // record writes the updates from results in batches until results closes,
