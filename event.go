@@ -22,6 +22,16 @@ const MsgNoWebhook = "No webhook configured for this agent or account"
 //
 // Returns not-found for an unknown agent.
 func (s *WebhookService) Emit(ctx context.Context, accountID string, agentID *string, env Envelope, messageID *string) (*Delivery, error) {
+	if agentID != nil {
+		if _, err := s.Store.GetAgent(ctx, accountID, *agentID); err != nil {
+			return nil, err
+		}
+	}
+	return s.emit(ctx, accountID, agentID, env, messageID)
+}
+
+// emit is Emit for an agent known to exist (or none).
+func (s *WebhookService) emit(ctx context.Context, accountID string, agentID *string, env Envelope, messageID *string) (*Delivery, error) {
 	w, err := s.route(ctx, accountID, agentID)
 	if err != nil {
 		return nil, err
@@ -52,13 +62,9 @@ func (s *WebhookService) Emit(ctx context.Context, accountID string, agentID *st
 }
 
 // route returns the webhook an event of the account's agent (agentID nil:
-// of no agent) goes to, or nil when none is configured. Not-found for an
-// unknown agent.
+// of no agent) goes to, or nil when none is configured.
 func (s *WebhookService) route(ctx context.Context, accountID string, agentID *string) (*Webhook, error) {
 	if agentID != nil {
-		if _, err := s.Store.GetAgent(ctx, accountID, *agentID); err != nil {
-			return nil, err
-		}
 		w, err := s.Store.GetWebhook(ctx, accountID, agentID)
 		if ErrorKind(err) != KindNotFound {
 			return w, err
@@ -135,5 +141,5 @@ func (s *WebhookService) EmitSample(ctx context.Context, sc Scope, in EmitInput)
 	if agent != nil {
 		env.AgentID = &agent.ID
 	}
-	return s.Emit(ctx, sc.AccountID, env.AgentID, env, messageID)
+	return s.emit(ctx, sc.AccountID, env.AgentID, env, messageID)
 }

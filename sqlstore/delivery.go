@@ -42,7 +42,7 @@ func scanDelivery(rows *sql.Rows) (*agentphone.Delivery, error) {
 // nil payload is stored empty; NUL and invalid UTF-8 in ErrorMessage and
 // ResponseBody are stored as U+FFFD (see dbNullText).
 func (s *Store) CreateDelivery(ctx context.Context, d *agentphone.Delivery) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.createDeliveryTx(ctx, tx, d) })
+	_, err := s.exec(ctx, insertDeliverySQL, insertDeliveryArgs(d)...) // one statement: no transaction needed
 	if err != nil && s.d.IsForeignKeyViolation(err) {
 		return agentphone.Errorf(agentphone.KindNotFound, msgAccountNotFound)
 	}
@@ -70,18 +70,24 @@ func deliveryDue(d *agentphone.Delivery) *time.Time {
 // delivery) call it in their own transaction, then notifyDelivery once it
 // has committed.
 func (s *Store) createDeliveryTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
+	_, err := tx.ExecContext(ctx, insertDeliverySQL, insertDeliveryArgs(d)...)
+	return err
+}
+
+const insertDeliverySQL = `INSERT INTO webhook_deliveries (` + deliveryCols + `, payload, due_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+
+// insertDeliveryArgs are the arguments of insertDeliverySQL for d.
+func insertDeliveryArgs(d *agentphone.Delivery) []any {
 	payload := d.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, payload, due_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		d.ID, d.AccountID, dbNullString(d.AgentID), dbNullString(d.WebhookID), d.EventType,
+	return []any{d.ID, d.AccountID, dbNullString(d.AgentID), dbNullString(d.WebhookID), d.EventType,
 		dbNullString(d.Channel), dbNullString(d.MessageID), d.Status,
 		dbNullInt(d.HTTPStatus), dbNullText(d.ErrorMessage), dbNullText(d.ResponseBody), d.AttemptCount,
 		dbNullTime(d.LastAttemptAt), dbNullTime(d.NextRetryAt), d.Test, dbTime(d.CreatedAt), payload,
-		dbNullTime(deliveryDue(d)))
-	return err
+		dbNullTime(deliveryDue(d))}
 }
 
 // notifyDelivery tells the notifier that d, committed, is queued.

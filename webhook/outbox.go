@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,8 @@ const (
 	retryPause = time.Second
 	// stopTries bounds the tries to record outcomes once stopping.
 	stopTries = 3
+	// maxFuture bounds the due times to come the outbox remembers.
+	maxFuture = 100_000
 )
 
 // OutboxStore is what the outbox reads and writes of the domain
@@ -94,8 +97,12 @@ type Outbox struct {
 
 	wake chan struct{} // a buffered token: Notify has news for the dispatcher
 
-	mu      sync.Mutex
-	nextDue time.Time // earliest due time known; zero: none known
+	mu sync.Mutex
+	// dueNow: a delivery known to be due may not be claimed yet. future:
+	// due times to come (retries), earliest first, at most maxFuture (the
+	// poll finds the others).
+	dueNow  bool
+	future  timeHeap
 	running bool
 	// stop ends the dispatcher; halt cuts attempts short (Stop gave up
 	// waiting); done closes when the recorder has written every outcome.
@@ -134,9 +141,7 @@ func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 // blocks.
 func (o *Outbox) Notify(due time.Time) {
 	o.mu.Lock()
-	if o.nextDue.IsZero() || due.Before(o.nextDue) {
-		o.nextDue = due
-	}
+	o.noteDue(due)
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
@@ -222,13 +227,45 @@ func (o *Outbox) Stop(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// noteDue remembers that a delivery is due at due; o.mu is held.
+func (o *Outbox) noteDue(due time.Time) {
+	switch {
+	case !due.After(o.now()):
+		o.dueNow = true
+	case len(o.future) < maxFuture:
+		heap.Push(&o.future, due)
+	}
+}
+
+// takeDue reports whether a delivery is known to be due at now, and
+// forgets it: the caller is about to claim. A Notify after this returns
+// makes it true again.
+func (o *Outbox) takeDue(now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	due := o.dueNow
+	o.dueNow = false
+	for len(o.future) > 0 && !o.future[0].After(now) {
+		heap.Pop(&o.future)
+		due = true
+	}
+	return due
+}
+
 // dispatch claims due deliveries for free workers (and claimBatch more,
 // to wait for them) and sends them on jobs until ctx ends. freed receives a
 // token each time a worker is done with one.
+//
+// It claims when a delivery is known to be due (Notify, the retries it
+// scheduled) and again after a full claim, as more may wait; the store is
+// asked for the earliest due time only at start and every poll interval,
+// for deliveries this process was not told of.
 func (o *Outbox) dispatch(ctx context.Context, jobs chan<- claim, freed <-chan struct{}) {
 	free := o.workers + claimBatch
-	// Deliveries left from before are due when the store says.
+	more := true // deliveries left from before
 	o.refreshDue(ctx)
+	poll := time.NewTicker(o.poll)
+	defer poll.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for ctx.Err() == nil {
@@ -240,39 +277,33 @@ func (o *Outbox) dispatch(ctx context.Context, jobs chan<- claim, freed <-chan s
 				drained = true
 			}
 		}
-		now := o.now()
-		o.mu.Lock()
-		due := o.nextDue
-		o.mu.Unlock()
-		if free > 0 && !due.IsZero() && !due.After(now) {
-			n := min(free, claimBatch)
-			claimed, err := o.claim(ctx, now, n)
-			if err != nil {
-				if ctx.Err() == nil {
-					o.logger.ErrorContext(ctx, "claiming webhook deliveries failed; retrying", "err", err)
-					o.sleep(ctx, retryPause)
+		if free > 0 {
+			now := o.now()
+			if due := o.takeDue(now); due || more {
+				n := min(free, claimBatch)
+				claimed, err := o.claim(ctx, now, n)
+				if err != nil {
+					if ctx.Err() == nil {
+						o.logger.ErrorContext(ctx, "claiming webhook deliveries failed; retrying", "err", err)
+						o.sleep(ctx, retryPause)
+					}
+					more = true
+					continue
 				}
+				for _, c := range claimed {
+					jobs <- c
+					free--
+				}
+				more = len(claimed) == n
 				continue
 			}
-			for _, c := range claimed {
-				jobs <- c
-				free--
-			}
-			if len(claimed) < n {
-				// Nothing else is due now; ask the store what is next.
-				// A Notify meanwhile sets nextDue again, after its
-				// commit, so that the refresh sees it or it stays.
-				o.mu.Lock()
-				o.nextDue = time.Time{}
-				o.mu.Unlock()
-				o.refreshDue(ctx)
-			}
-			continue
 		}
-		wait := o.poll
-		if free > 0 && !due.IsZero() {
-			wait = min(wait, due.Sub(now))
+		wait := o.poll // no worker free: a freed one wakes the loop
+		o.mu.Lock()
+		if len(o.future) > 0 && free > 0 {
+			wait = min(wait, o.future[0].Sub(o.now()))
 		}
+		o.mu.Unlock()
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -280,15 +311,14 @@ func (o *Outbox) dispatch(ctx context.Context, jobs chan<- claim, freed <-chan s
 		case <-freed:
 			free++
 		case <-timer.C:
-			if due.IsZero() || due.After(o.now().Add(time.Millisecond)) {
-				o.refreshDue(ctx) // polling: deliveries of other servers
-			}
+		case <-poll.C:
+			o.refreshDue(ctx) // deliveries of other servers, leases that ended
 		}
 		timer.Stop()
 	}
 }
 
-// refreshDue merges the store's earliest due time into nextDue.
+// refreshDue notes the store's earliest due time.
 func (o *Outbox) refreshDue(ctx context.Context) {
 	due, ok, err := o.store.NextDeliveryDue(ctx)
 	if err != nil {
@@ -299,11 +329,23 @@ func (o *Outbox) refreshDue(ctx context.Context) {
 	}
 	if ok {
 		o.mu.Lock()
-		if o.nextDue.IsZero() || due.Before(o.nextDue) {
-			o.nextDue = due
-		}
+		o.noteDue(due)
 		o.mu.Unlock()
 	}
+}
+
+// timeHeap is a min-heap of times (container/heap).
+type timeHeap []time.Time
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
 }
 
 // claim claims up to n due deliveries and loads their webhooks.
