@@ -20,12 +20,34 @@ const (
 	ChannelVoice    = "voice"
 )
 
+// JSONTime is a time that marshals to JSON as every time of the API does:
+// RFC 3339 in UTC with exactly six fractional digits.
+type JSONTime time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t JSONTime) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 29)
+	b = append(b, '"')
+	b = time.Time(t).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler: any RFC 3339 time.
+func (t *JSONTime) UnmarshalJSON(b []byte) error {
+	var v time.Time
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*t = JSONTime(v)
+	return nil
+}
+
 // Envelope is the JSON body of every delivery (spec §15.4). Data is the
 // event's own payload (spec §15.5–15.8).
 type Envelope struct {
 	Event             string          `json:"event"`
 	Channel           string          `json:"channel"`
-	Timestamp         time.Time       `json:"timestamp"`
+	Timestamp         JSONTime        `json:"timestamp"`
 	AgentID           *string         `json:"agentId"`
 	Data              any             `json:"data"`
 	ConversationState json.RawMessage `json:"conversationState"` // the conversation's metadata; null when none
@@ -34,11 +56,11 @@ type Envelope struct {
 
 // HistoryItem is one message of recentHistory.
 type HistoryItem struct {
-	MessageID *string   `json:"messageId,omitempty"`
-	Content   string    `json:"content"`
-	Direction string    `json:"direction"` // inbound or outbound
-	Channel   string    `json:"channel"`
-	At        time.Time `json:"at"`
+	MessageID *string  `json:"messageId,omitempty"`
+	Content   string   `json:"content"`
+	Direction string   `json:"direction"` // inbound or outbound
+	Channel   string   `json:"channel"`
+	At        JSONTime `json:"at"`
 }
 
 // MessageData is the data of an agent.message on sms, mms or imessage
@@ -54,7 +76,7 @@ type MessageData struct {
 	MediaURL       *string         `json:"mediaUrl"`
 	MediaURLs      []string        `json:"mediaUrls"`
 	Direction      string          `json:"direction"`
-	ReceivedAt     time.Time       `json:"receivedAt"`
+	ReceivedAt     JSONTime        `json:"receivedAt"`
 }
 
 // Delivery statuses. A delivery is pending while attempts remain (its

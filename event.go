@@ -36,6 +36,19 @@ func (s *WebhookService) emit(ctx context.Context, accountID string, agentID *st
 	if err != nil {
 		return nil, err
 	}
+	d, err := s.newDelivery(accountID, agentID, w, env, messageID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateDelivery(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// newDelivery returns the delivery of event env to webhook w (nil: none is
+// configured, and the delivery is recorded as failed), not stored.
+func (s *WebhookService) newDelivery(accountID string, agentID *string, w *Webhook, env Envelope, messageID *string) (*Delivery, error) {
 	payload, err := json.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("emit %s: %w", env.Event, err)
@@ -54,9 +67,6 @@ func (s *WebhookService) emit(ctx context.Context, accountID string, agentID *st
 		d.Status, d.NextRetryAt, d.ErrorMessage = DeliveryFailed, nil, &msg
 	} else {
 		d.WebhookID = &w.ID
-	}
-	if err := s.Store.CreateDelivery(ctx, d); err != nil {
-		return nil, err
 	}
 	return d, nil
 }
@@ -123,7 +133,7 @@ func (s *WebhookService) EmitSample(ctx context.Context, sc Scope, in EmitInput)
 		}
 	}
 	now := Now()
-	env := Envelope{Event: EventMessage, Channel: ChannelSMS, Timestamp: now, ConversationState: json.RawMessage("null"),
+	env := Envelope{Event: EventMessage, Channel: ChannelSMS, Timestamp: JSONTime(now), ConversationState: json.RawMessage("null"),
 		RecentHistory: []HistoryItem{}}
 	if in.Event.HasValue() {
 		env.Event = in.Event.Value

@@ -42,6 +42,9 @@ func TestNormalizePhone(t *testing.T) {
 	for in, want := range map[string]string{
 		"+14155551234": "+14155551234", "+1 (415) 555-1234": "+14155551234", "14155551234": "+14155551234",
 		" 14155551234": "+14155551234", "+44 20 7946 0958": "+442079460958",
+		// Ten digits without +: written nationally in North America.
+		"(415) 555-1234": "+14155551234", "415.555.1234": "+14155551234", "4155551234": "+14155551234",
+		"442079460958": "+442079460958",
 	} {
 		if got, err := NormalizePhone(in); err != nil || got != want {
 			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, got, err, want)

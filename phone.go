@@ -8,16 +8,22 @@ import (
 )
 
 // NormalizePhone parses a phone number written in international form (with
-// or without the leading +, with spaces, dashes or dots) and returns it in
-// E.164. A '+' turned into a space by form decoding of a query string is
-// tolerated. Returns an error for anything that is not a possible number.
+// or without the leading +, with spaces, dashes, dots or parentheses) and
+// returns it in E.164. Without a +, ten digits are a North American (+1)
+// number written nationally, as US users write them: "(415) 555-1234". A
+// '+' turned into a space by form decoding of a query string is tolerated.
+// Returns an error for anything that is not a possible number.
 func NormalizePhone(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", errors.New("empty phone number")
 	}
 	if !strings.HasPrefix(s, "+") {
-		s = "+" + s
+		if digits := strings.Map(keepDigit, s); len(digits) == 10 && digits[0] >= '2' {
+			s = "+1" + s
+		} else {
+			s = "+" + s
+		}
 	}
 	if strings.Trim(s[1:], "0123456789 -.()") != "" {
 		return "", errors.New("a phone number has only digits, spaces and - . ( )")
@@ -53,4 +59,12 @@ func PhoneRegion(e164 string) string {
 		return ""
 	}
 	return phonenumbers.GetRegionCodeForNumber(num)
+}
+
+// keepDigit is a strings.Map function keeping ASCII digits only.
+func keepDigit(r rune) rune {
+	if r >= '0' && r <= '9' {
+		return r
+	}
+	return -1
 }

@@ -2,6 +2,7 @@ package agentphone
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -58,6 +59,9 @@ type Store interface {
 	// already holds maxActive active numbers (maxActive 0: no cap).
 	CreateNumber(ctx context.Context, n *Number, maxActive int) error
 	GetNumber(ctx context.Context, accountID, id string) (*Number, error)
+	// GetActiveNumberByPhone returns the active number with that E.164
+	// phone number, of any account; not-found when none holds it.
+	GetActiveNumberByPhone(ctx context.Context, phone string) (*Number, error)
 	// ListNumbers lists active numbers only.
 	ListNumbers(ctx context.Context, accountID string, p Page) (List[*Number], error)
 	CountActiveNumbers(ctx context.Context, accountID string) (int, error)
@@ -79,8 +83,8 @@ type Store interface {
 
 	// Webhook deliveries (the delivery log).
 	// CreateDelivery stores a new delivery. A pending delivery that is not
-	// a test is handed, in the same transaction, to the store's outbox (the
-	// queue that delivers it), when one is set: both are stored or neither.
+	// a test is queued for the outbox with it (the delivery log is the
+	// queue).
 	CreateDelivery(ctx context.Context, d *Delivery) error
 	// UpdateDeliveryAttempt writes the outcome fields of d (Status,
 	// HTTPStatus, ErrorMessage, ResponseBody, AttemptCount, LastAttemptAt,
@@ -98,7 +102,50 @@ type Store interface {
 	// created before before, of every account, and returns how many.
 	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 
+	// Contacts.
+	// CreateContact stores c; conflict (ContactExistsError) when the account
+	// has a contact with the same phone number, not-found when the account
+	// does not exist.
+	CreateContact(ctx context.Context, c *Contact) error
+	GetContact(ctx context.Context, accountID, id string) (*Contact, error)
+	// GetContactByPhone returns the account's contact with that E.164
+	// number, or nil when there is none.
+	GetContactByPhone(ctx context.Context, accountID, phone string) (*Contact, error)
+	// ListContacts lists the account's contacts, newest first (createdAt
+	// descending, ties by id descending). A non-empty search keeps those
+	// whose name contains it, ignoring the case of ASCII letters, or whose
+	// phone number contains it; Total counts the matches.
+	ListContacts(ctx context.Context, accountID, search string, p Page) (List[*Contact], error)
+	// UpdateContact reads the contact, calls fn to change it and writes it
+	// back, all in one transaction; an error from fn aborts with nothing
+	// written, and a phone number another contact of the account has is a
+	// conflict. fn must not call the Store (as for UpdateAgent).
+	UpdateContact(ctx context.Context, accountID, id string, fn func(*Contact) error) (*Contact, error)
+	DeleteContact(ctx context.Context, accountID, id string) error
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+
+	// Messaging.
+	// ReceiveMessage stores inbound message m in its conversation (of
+	// m.NumberID and m.From, created on the first message), and the
+	// delivery that event returns, in one transaction. event gets the
+	// conversation as updated with m and up to historyLimit of its messages
+	// before m, oldest first. m.CreatedAt may be moved forward so that the
+	// messages of a number are at least a millisecond apart (time cursors
+	// then page without gaps). Returns the conversation.
+	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
+		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
+	// ListNumberMessages lists a number's messages, newest first, within
+	// the cursor's bounds; hasMore when more lie beyond the limit.
+	ListNumberMessages(ctx context.Context, accountID, numberID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)
+	// ListConversationMessages is ListNumberMessages for a conversation.
+	ListConversationMessages(ctx context.Context, accountID, conversationID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)
+	GetConversation(ctx context.Context, accountID, id string) (*Conversation, error)
+	// ListConversations lists the account's conversations (agentID set: of
+	// that agent only), most recent activity first.
+	ListConversations(ctx context.Context, accountID string, agentID *string, p Page) (List[*Conversation], error)
+	// SetConversationMetadata replaces the metadata (nil clears it).
+	SetConversationMetadata(ctx context.Context, accountID, id string, metadata json.RawMessage) (*Conversation, error)
 }

@@ -185,7 +185,7 @@ func (s *WebhookService) Test(ctx context.Context, sc Scope, agentID, payloadAge
 	now := Now()
 	data := SampleMessageData(agent, now)
 	env := Envelope{
-		Event: EventMessage, Channel: ChannelSMS, Timestamp: now, Data: data,
+		Event: EventMessage, Channel: ChannelSMS, Timestamp: JSONTime(now), Data: data,
 		ConversationState: json.RawMessage("null"), RecentHistory: []HistoryItem{},
 	}
 	if agent != nil {
@@ -220,7 +220,7 @@ func SampleMessageData(agent *Agent, now time.Time) *MessageData {
 	data := &MessageData{
 		MessageID: "msg_test_" + randomBase62(8), From: "+15555550100", To: "+15555550199",
 		Message: "This is a test delivery from agentphone.", MediaURLs: []string{},
-		Direction: "inbound", ReceivedAt: now, Contact: json.RawMessage("null"),
+		Direction: "inbound", ReceivedAt: JSONTime(now), Contact: json.RawMessage("null"),
 	}
 	if agent != nil && len(agent.Numbers) > 0 {
 		data.NumberID, data.To = &agent.Numbers[0].ID, agent.Numbers[0].PhoneNumber

@@ -220,13 +220,27 @@ func (s *Server) detachNumber(w http.ResponseWriter, r *http.Request, sc agentph
 	return nil
 }
 
-// listAgentConversations lists the conversations of an agent's numbers. The
-// messaging issues fill it; today no conversation exists.
+// listAgentConversations lists the conversations of an agent's numbers,
+// most recent activity first (spec §2.13).
 func (s *Server) listAgentConversations(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
-	if _, err := s.agentPage(r, sc); err != nil {
+	p, err := s.agentPage(r, sc)
+	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, offsetList[agentConversationJSON]{Data: []agentConversationJSON{}})
+	agentID := r.PathValue("agent_id")
+	l, err := s.messages.Conversations(r.Context(), sc, &agentID, p)
+	if err != nil {
+		return err
+	}
+	out := make([]agentConversationJSON, len(l.Items))
+	for i, c := range l.Items {
+		out[i] = agentConversationJSON{
+			ID: c.ID, AgentID: c.AgentID, PhoneNumberID: c.NumberID, PhoneNumber: c.PhoneNumber,
+			Participant: c.Participant, LastMessageAt: timestamp(c.LastMessageAt),
+			LastMessagePreview: c.LastMessagePreview, MessageCount: c.MessageCount, CreatedAt: timestamp(c.CreatedAt),
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, offsetList[agentConversationJSON]{Data: out, HasMore: l.HasMore(p), Total: l.Total})
 	return nil
 }
 

@@ -82,6 +82,7 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 		logTo = o.logTo
 	}
 	logger := slog.New(httpapi.LogHandler(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	webhooks := &agentphone.WebhookService{Store: store, Poster: newPoster(t)}
 	opt := httpapi.Options{
 		Accounts: e.accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: espeak.Catalog{}},
@@ -91,7 +92,9 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 			Logger:               logger,
 			MaxNumbersPerAccount: o.maxNums,
 		},
-		Webhooks:   &agentphone.WebhookService{Store: store, Poster: newPoster(t)},
+		Webhooks:   webhooks,
+		Contacts:   &agentphone.ContactService{Store: store},
+		Messages:   &agentphone.MessageService{Store: store, Webhooks: webhooks},
 		Voices:     voices,
 		Ready:      o.ready,
 		Logger:     logger,

@@ -128,16 +128,22 @@ func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request, sc agentp
 	return nil
 }
 
-// listNumberMessages lists a number's messages, newest first, by timestamp
-// cursor. The messaging issues fill it; today no message exists.
+// listNumberMessages lists a number's messages by timestamp cursor: newest
+// first, or, with only after, oldest first from the cursor (spec §4.2).
 func (s *Server) listNumberMessages(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
-	if _, err := parseMessageQuery(r); err != nil {
+	q, err := parseMessageQuery(r)
+	if err != nil {
 		return err
 	}
-	if _, err := s.numbers.Get(r.Context(), sc, r.PathValue("number_id")); err != nil {
+	msgs, more, err := s.messages.NumberMessages(r.Context(), sc, r.PathValue("number_id"), q.cursor())
+	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, cursorList[messageJSON]{Data: []messageJSON{}})
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
+		out[i] = newMessageJSON(m)
+	}
+	s.writeJSON(w, r, http.StatusOK, cursorList[messageJSON]{Data: out, HasMore: more})
 	return nil
 }
 

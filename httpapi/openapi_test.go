@@ -31,7 +31,8 @@ func routeServer() *Server {
 	return New(Options{
 		Accounts: &agentphone.AccountService{}, Agents: &agentphone.AgentService{},
 		Numbers: &agentphone.NumberService{}, Webhooks: &agentphone.WebhookService{},
-		Voices: espeak.Catalog{}, Version: "1.2.3",
+		Contacts: &agentphone.ContactService{}, Messages: &agentphone.MessageService{}, Voices: espeak.Catalog{},
+		Version: "1.2.3",
 	})
 }
 

@@ -14,12 +14,14 @@ import (
 	"github.com/agentphone/agentphone"
 )
 
-// Options configures a Server. The four services and Voices are required.
+// Options configures a Server. The five services and Voices are required.
 type Options struct {
 	Accounts *agentphone.AccountService
 	Agents   *agentphone.AgentService
 	Numbers  *agentphone.NumberService
 	Webhooks *agentphone.WebhookService
+	Contacts *agentphone.ContactService
+	Messages *agentphone.MessageService
 	Voices   agentphone.VoiceCatalog
 
 	// Ready reports whether the server can serve traffic (GET /readyz), e.g.
@@ -47,6 +49,8 @@ type Server struct {
 	agents   *agentphone.AgentService
 	numbers  *agentphone.NumberService
 	webhooks *agentphone.WebhookService
+	contacts *agentphone.ContactService
+	messages *agentphone.MessageService
 	voices   agentphone.VoiceCatalog
 	ready    func(ctx context.Context) error
 	gatherer prometheus.Gatherer
@@ -57,8 +61,8 @@ type Server struct {
 // New returns a Server over the services of o. It panics when a required
 // service is missing, which is a wiring mistake.
 func New(o Options) *Server {
-	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Voices == nil {
-		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks and Voices are required")
+	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Contacts == nil || o.Messages == nil || o.Voices == nil {
+		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks, Contacts, Messages and Voices are required")
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -83,6 +87,8 @@ func New(o Options) *Server {
 		agents:   o.Agents,
 		numbers:  o.Numbers,
 		webhooks: o.Webhooks,
+		contacts: o.Contacts,
+		messages: o.Messages,
 		voices:   o.Voices,
 		ready:    o.Ready,
 		gatherer: gatherer,
@@ -107,6 +113,9 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[attachNumberInput](),
 	reflect.TypeFor[webhookTestInput](),
 	reflect.TypeFor[agentphone.EmitInput](),
+	reflect.TypeFor[agentphone.ConversationInput](),
+	reflect.TypeFor[sandboxInboundInput](),
+	reflect.TypeFor[agentphone.ContactInput](),
 }
 
 // registerRoutes is the route table (spec §1.11). Literal segments win over
@@ -142,6 +151,17 @@ func (s *Server) registerRoutes() {
 	s.v1("GET /v1/numbers/{number_id}/messages", s.listNumberMessages)
 	s.v1("GET /v1/numbers/{number_id}/calls", s.listNumberCalls)
 
+	s.v1("GET /v1/conversations", s.listConversations)
+	s.v1("GET /v1/conversations/{conversation_id}", s.getConversation)
+	s.v1("PATCH /v1/conversations/{conversation_id}", s.updateConversation)
+	s.v1("GET /v1/conversations/{conversation_id}/messages", s.listConversationMessages)
+
+	s.v1("GET /v1/contacts", s.listContacts)
+	s.v1("POST /v1/contacts", s.createContact)
+	s.v1("GET /v1/contacts/{contact_id}", s.getContact)
+	s.v1("PATCH /v1/contacts/{contact_id}", s.updateContact)
+	s.v1("DELETE /v1/contacts/{contact_id}", s.deleteContact)
+
 	s.v1("GET /v1/webhooks", s.getWebhook)
 	s.v1("POST /v1/webhooks", s.upsertWebhook)
 	s.v1("DELETE /v1/webhooks", s.deleteWebhook)
@@ -152,6 +172,7 @@ func (s *Server) registerRoutes() {
 
 	// Our additions (sandbox.go), outside the AgentPhone API.
 	s.v1("POST /sandbox/v1/webhooks/emit", s.emitEvent)
+	s.v1("POST /sandbox/v1/numbers/{number_id}/inbound", s.receiveSandboxMessage)
 
 	// Sub-accounts always act on the key's own account: X-Sub-Account-Id is
 	// ignored on them (a sub-account cannot have sub-accounts).

@@ -87,6 +87,18 @@ func (s *Store) GetNumber(ctx context.Context, accountID, id string) (*agentphon
 	return n, nil
 }
 
+// GetActiveNumberByPhone returns the active number with phone number phone
+// (E.164), of whichever account holds it: where a message or call to that
+// number goes.
+func (s *Store) GetActiveNumberByPhone(ctx context.Context, phone string) (*agentphone.Number, error) {
+	n := new(agentphone.Number)
+	rows, err := s.query(ctx, `SELECT `+numberCols+` FROM numbers WHERE phone_number = $1 AND status = 'active'`, phone)
+	if err := scanOne(rows, err, numberDest(n)...); err != nil {
+		return nil, wrap("get number by phone", notFound(err, msgNumberNotFound))
+	}
+	return n, nil
+}
+
 // ListNumbers lists the active numbers of the account, newest first.
 func (s *Store) ListNumbers(ctx context.Context, accountID string, p agentphone.Page) (agentphone.List[*agentphone.Number], error) {
 	l, err := listPage(ctx, s, p,

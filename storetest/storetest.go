@@ -176,6 +176,17 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"DeliveryPrune", testDeliveryPrune},
 		{"DeliveryOutlivesAgent", testDeliveryOutlivesAgent},
 		{"DeliveryGoesWithAccount", testDeliveryGoesWithAccount},
+		{"ReceiveMessage", testReceiveMessage},
+		{"MessagesOutliveAgentAndNumber", testMessagesOutliveAgentAndNumber},
+		{"MessageCursors", testMessageCursors},
+		{"ContactRoundTrip", testContactRoundTrip},
+		{"UpdateContact", testUpdateContact},
+		{"ContactUnique", testContactUnique},
+		{"ContactUniqueConcurrent", testContactUniqueConcurrent},
+		{"ContactSearch", testContactSearch},
+		{"PaginateContacts", testPaginateContacts},
+		{"ContactIsolation", testContactIsolation},
+		{"ContactGoesWithAccount", testContactGoesWithAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -178,7 +178,7 @@ func (b *bundle) emit(t *testing.T, agentID *string) *agentphone.Delivery {
 	t.Helper()
 	now := agentphone.Now()
 	env := agentphone.Envelope{
-		Event: agentphone.EventMessage, Channel: agentphone.ChannelSMS, Timestamp: now, AgentID: agentID,
+		Event: agentphone.EventMessage, Channel: agentphone.ChannelSMS, Timestamp: agentphone.JSONTime(now), AgentID: agentID,
 		Data: agentphone.SampleMessageData(nil, now), ConversationState: json.RawMessage("null"),
 		RecentHistory: []agentphone.HistoryItem{},
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/sandbox"
 	"github.com/agentphone/agentphone/webhook"
 )
 
@@ -334,5 +335,49 @@ func TestServe_RescueAfterFromEnv(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("AGENTPHONE_WEBHOOK_RESCUE_AFTER=%s: %v, want an error containing %q", v, err, want)
 		}
+	}
+}
+
+// TestSMSSimulate: `sms simulate` stores an inbound text to an active
+// number in its conversation, and refuses a number nobody holds and a bad
+// sender.
+func TestSMSSimulate(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "ap.db")
+	cfg := &Config{DatabaseURL: db}
+	store, err := openStore(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	accounts := &agentphone.AccountService{Store: store}
+	acct, _, err := accounts.EnsureAccount(t.Context(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := agentphone.Scope{KeyAccountID: acct.ID, AccountID: acct.ID}
+	numbers := &agentphone.NumberService{Store: store, Provider: sandbox.New(sandbox.Options{Held: store.HeldPhoneNumbers})}
+	n, err := numbers.Create(t.Context(), sc, agentphone.NumberInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, err := run(t, nil, "sms", "simulate", "--database-url", db, "--to", n.PhoneNumber, "--from", "(415) 555-0199", "Is my order ready?")
+	if err != nil || !strings.HasPrefix(stdout, "msg_") || !strings.Contains(stdout, "+14155550199 → "+n.PhoneNumber) {
+		t.Fatalf("sms simulate: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+	msgs, _, err := store.ListNumberMessages(t.Context(), acct.ID, n.ID, agentphone.MessageCursor{Limit: 10})
+	if err != nil || len(msgs) != 1 || msgs[0].Body != "Is my order ready?" || msgs[0].From != "+14155550199" ||
+		!strings.Contains(stdout, msgs[0].ConversationID) {
+		t.Fatalf("stored messages %+v, %v", msgs, err)
+	}
+
+	if _, _, err := run(t, nil, "sms", "simulate", "--database-url", db, "--to", "+15555550199", "--from", "+14155550199", "x"); err == nil ||
+		!strings.Contains(err.Error(), "No active number +15555550199") {
+		t.Errorf("unknown number: %v", err)
+	}
+	if _, _, err := run(t, nil, "sms", "simulate", "--database-url", db, "--to", n.PhoneNumber, "--from", "nope", "x"); err == nil ||
+		!strings.Contains(err.Error(), "from") {
+		t.Errorf("bad sender: %v", err)
 	}
 }

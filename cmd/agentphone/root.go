@@ -69,6 +69,7 @@ func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		newServeCmd(cfg, getenv, std),
 		newMigrateCmd(cfg, std),
 		newKeysCmd(cfg, std),
+		newSMSCmd(cfg, std),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -123,6 +123,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	voices := espeak.Catalog{}
+	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
@@ -132,7 +133,9 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 			Logger:               logger,
 			MaxNumbersPerAccount: cfg.MaxNumbersPerAccount,
 		},
-		Webhooks:   &agentphone.WebhookService{Store: store, Poster: poster},
+		Webhooks:   webhooks,
+		Contacts:   &agentphone.ContactService{Store: store},
+		Messages:   &agentphone.MessageService{Store: store, Webhooks: webhooks},
 		Voices:     voices,
 		Ready:      store.Ping,
 		Logger:     logger,

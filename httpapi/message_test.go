@@ -1,0 +1,169 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/agentphone/agentphone/storetest"
+)
+
+// TestInboundMessageToWebhook: a text simulated on a sandbox number is
+// stored, threaded and posted, signed, to the agent's webhook with the
+// conversation's earlier messages as recentHistory and its metadata as
+// conversationState; the conversation and number lists show it.
+func TestInboundMessageToWebhook(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.startOutbox(t)
+		agent := e.createAgent(map[string]any{"name": "Bot"})["id"].(string)
+		num := e.createNumber(map[string]any{"agentId": agent})
+		numID, phone := num["id"].(string), num["phoneNumber"].(string)
+		rc := newReceiver(t, http.StatusOK, "ok")
+		hook := e.do("POST", "/v1/agents/"+agent+"/webhook", map[string]any{"url": rc.URL, "contextLimit": 1}).want(200).obj()
+		secret := hook["secret"].(string)
+		inbound := "/sandbox/v1/numbers/" + numID + "/inbound"
+
+		m1 := e.do("POST", inbound, map[string]any{"from": "(555) 123-4567", "body": "Hi, is my order ready?"}).want(200).obj()
+		wantObject(t, m1, map[string]any{
+			"id": idRE("msg_"), "conversationId": idRE("conv_"), "numberId": numID, "status": "received",
+			"body": "Hi, is my order ready?", "fromNumber": "+15551234567", "toNumber": phone, "direction": "inbound",
+			"channel": "sms", "mediaUrl": nil, "mediaUrls": []any{}, "receivedAt": timeRE, "reactions": []any{}, "replyTo": nil,
+		})
+		conv := m1["conversationId"].(string)
+		r := rc.next()
+		env := r.envelope(t, secret, r.Header.Get("X-Webhook-ID"))
+		wantObject(t, env, map[string]any{
+			"event": "agent.message", "channel": "sms", "timestamp": timeRE, "agentId": agent,
+			"conversationState": nil, "recentHistory": []any{},
+			"data": map[string]any{
+				"messageId": m1["id"], "conversationId": conv, "numberId": numID, "from": "+15551234567", "to": phone,
+				"contact": nil, "message": "Hi, is my order ready?", "mediaUrl": nil, "mediaUrls": []any{},
+				"direction": "inbound", "receivedAt": m1["receivedAt"],
+			},
+		})
+
+		// A contact with the sender's number is named in data.contact.
+		ct := e.do("POST", "/v1/contacts", map[string]any{"phoneNumber": "+1 555 123 4567", "name": "Jane"}).want(201).obj()
+
+		// Metadata becomes conversationState; the earlier message is history
+		// (contextLimit 1: only the latest one).
+		e.do("PATCH", "/v1/conversations/"+conv, map[string]any{"metadata": map[string]any{"orderId": "ORD-7"}}).want(200)
+		m2 := e.do("POST", inbound, map[string]any{"from": "+15551234567", "body": "",
+			"media_urls": []string{"https://cdn.example.com/a.png"}}).want(200).obj()
+		if m2["conversationId"] != conv || m2["channel"] != "mms" || m2["mediaUrl"] != "https://cdn.example.com/a.png" {
+			t.Fatalf("second message %v", m2)
+		}
+		r = rc.next()
+		env = r.envelope(t, secret, r.Header.Get("X-Webhook-ID"))
+		wantObject(t, env, map[string]any{
+			"event": "agent.message", "channel": "mms", "timestamp": timeRE, "agentId": agent,
+			"conversationState": map[string]any{"orderId": "ORD-7"},
+			"recentHistory": []any{map[string]any{
+				"messageId": m1["id"], "content": "Hi, is my order ready?", "direction": "inbound", "channel": "sms",
+				"at": m1["receivedAt"],
+			}},
+			"data": map[string]any{
+				"messageId": m2["id"], "conversationId": conv, "numberId": numID, "from": "+15551234567", "to": phone,
+				"contact": map[string]any{"id": ct["id"], "name": "Jane", "email": nil, "phoneNumber": "+15551234567"},
+				"message": "", "mediaUrl": "https://cdn.example.com/a.png",
+				"mediaUrls": []any{"https://cdn.example.com/a.png"}, "direction": "inbound", "receivedAt": m2["receivedAt"],
+			},
+		})
+		rc.none()
+
+		// Lists.
+		l := e.do("GET", "/v1/conversations", nil).want(200).obj()
+		if l["total"] != 1.0 || l["hasMore"] != false {
+			t.Fatalf("conversations %v", l)
+		}
+		wantObject(t, l["data"].([]any)[0].(map[string]any), map[string]any{
+			"id": conv, "agentId": agent, "phoneNumberId": numID, "phoneNumber": phone, "participant": "+15551234567",
+			"isGroup": false, "groupId": nil, "groupName": nil, "groupIconUrl": nil, "participants": nil,
+			"lastMessageAt": m2["receivedAt"], "lastMessagePreview": "[media]", "messageCount": 2.0,
+			"metadata": map[string]any{"orderId": "ORD-7"}, "createdAt": timeRE,
+		})
+		detail := e.do("GET", "/v1/conversations/"+conv+"?message_limit=1", nil).want(200).obj()
+		if _, ok := detail["lastMessagePreview"]; ok {
+			t.Error("conversation detail has lastMessagePreview")
+		}
+		if msgs := detail["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["id"] != m2["id"] {
+			t.Fatalf("detail messages %v", msgs)
+		}
+		cm := e.do("GET", "/v1/conversations/"+conv+"/messages", nil).want(200).obj()
+		if ids := listIDs(cm); !slices.Equal(ids, []string{m2["id"].(string), m1["id"].(string)}) || cm["hasMore"] != false {
+			t.Fatalf("conversation messages %v", cm)
+		}
+		nm := e.do("GET", "/v1/numbers/"+numID+"/messages?limit=1", nil).want(200).obj()
+		if ids := listIDs(nm); !slices.Equal(ids, []string{m2["id"].(string)}) || nm["hasMore"] != true {
+			t.Fatalf("number messages %v", nm)
+		}
+		wantObject(t, nm["data"].([]any)[0].(map[string]any), map[string]any{
+			"id": m2["id"], "from_": "+15551234567", "to": phone, "body": "", "direction": "inbound", "channel": "mms",
+			"receivedAt": m2["receivedAt"],
+		})
+		nm = e.do("GET", "/v1/numbers/"+numID+"/messages?before="+m2["receivedAt"].(string), nil).want(200).obj()
+		if ids := listIDs(nm); !slices.Equal(ids, []string{m1["id"].(string)}) || nm["hasMore"] != false {
+			t.Fatalf("number messages before the second %v", nm)
+		}
+		ac := e.do("GET", "/v1/agents/"+agent+"/conversations", nil).want(200).obj()
+		if ac["total"] != 1.0 || ac["data"].([]any)[0].(map[string]any)["lastMessagePreview"] != "[media]" {
+			t.Fatalf("agent conversations %v", ac)
+		}
+
+		// metadata null clears; a rename-only PATCH leaves it alone.
+		e.do("PATCH", "/v1/conversations/"+conv, map[string]any{"metadata": map[string]any{"a": 1}}).want(200)
+		if got := e.do("PATCH", "/v1/conversations/"+conv, map[string]any{"group_name": "x"}).want(200).obj(); got["metadata"] == nil {
+			t.Fatal("a group_name-only PATCH cleared the metadata")
+		}
+		if got := e.do("PATCH", "/v1/conversations/"+conv, map[string]any{"metadata": nil}).want(200).obj(); got["metadata"] != nil {
+			t.Fatalf("metadata after null: %v", got["metadata"])
+		}
+		e.do("PATCH", "/v1/conversations/"+conv, map[string]any{"metadata": []int{1}}).wantErrs(fe("dict_type", "metadata"))
+		e.do("GET", "/v1/conversations/conv_nope", nil).wantDetail(404, "Conversation not found")
+	})
+}
+
+// TestInboundMessageBadInput: each bad input is a 4xx naming the problem,
+// and nothing is stored.
+func TestInboundMessageBadInput(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		num := e.createNumber(map[string]any{})
+		numID := num["id"].(string)
+		inbound := "/sandbox/v1/numbers/" + numID + "/inbound"
+		e.do("POST", inbound, map[string]any{"body": "hi"}).wantErrs(fe("missing", "from"))
+		e.do("POST", inbound, map[string]any{"from": "not a phone", "body": "hi"}).wantErrs(fe("value_error", "from"))
+		e.do("POST", inbound, map[string]any{"from": "+15551234567", "body": "  "}).wantErrs(fe("value_error", "body"))
+		media := make([]string, 21)
+		for i := range media {
+			media[i] = fmt.Sprintf("https://cdn.example.com/%d.png", i)
+		}
+		e.do("POST", inbound, map[string]any{"from": "+15551234567", "body": "x", "media_urls": media}).
+			wantErrs(fe("too_long", "media_urls"))
+		e.do("POST", inbound, map[string]any{"from": "+15551234567", "body": "x", "media_urls": []string{"http://cdn.example.com/a.png"}}).
+			wantErrs(fe("value_error", "media_urls", 0))
+		e.do("POST", "/sandbox/v1/numbers/num_nope/inbound", map[string]any{"from": "+15551234567", "body": "x"}).
+			wantDetail(404, "Phone number not found")
+		e.do("DELETE", "/v1/numbers/"+numID, nil).want(200)
+		r := e.do("POST", inbound, map[string]any{"from": "+15551234567", "body": "x"}).want(400)
+		if !strings.Contains(string(r.Body), "released") {
+			t.Errorf("released number: %s", r.Body)
+		}
+		if l := e.do("GET", "/v1/numbers/"+numID+"/messages", nil).want(200).obj(); len(l["data"].([]any)) != 0 {
+			t.Fatalf("messages stored by bad requests: %v", l)
+		}
+	})
+}
+
+func listIDs(l map[string]any) []string {
+	var ids []string
+	for _, it := range l["data"].([]any) {
+		ids = append(ids, it.(map[string]any)["id"].(string))
+	}
+	return ids
+}
