@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -108,6 +109,9 @@ type InboundInput struct {
 type MessageService struct {
 	Store    Store
 	Webhooks *WebhookService
+	// Senders carry outbound messages, by number provider name (Number.Provider).
+	Senders map[string]MessageSender
+	Logger  *slog.Logger // nil: errors after the response are not logged
 }
 
 // Receive stores a message that arrived on number n from in.From, in its
@@ -336,4 +340,221 @@ func (s *MessageService) ReceiveAt(ctx context.Context, to string, in InboundInp
 		return nil, err
 	}
 	return s.Receive(ctx, n, in)
+}
+
+// MessageSender hands outbound messages to a carrier. A number's provider
+// (Number.Provider) names the sender that carries its messages.
+type MessageSender interface {
+	// SendMessage sends m from number n. It returns the carrier's id of
+	// the message and its status (sent or delivered); an error means the
+	// carrier refused it, and its text is the reason shown on the message.
+	SendMessage(ctx context.Context, n *Number, m *Message) (SentMessage, error)
+}
+
+// SentMessage is a carrier's answer to SendMessage.
+type SentMessage struct {
+	ProviderRef string
+	Status      string // MessageSent or MessageDelivered
+}
+
+// SendInput is the body of POST /v1/messages (spec §4.3, snake_case).
+type SendInput struct {
+	Body             Opt[string]   `json:"body"`
+	ToNumber         Opt[string]   `json:"to_number"`
+	Recipients       Opt[[]string] `json:"recipients"`
+	AgentID          Opt[string]   `json:"agent_id"`
+	NumberID         Opt[string]   `json:"number_id"`
+	FromNumber       Opt[string]   `json:"from_number"`
+	MediaURLs        Opt[[]string] `json:"media_urls"`
+	MediaURL         Opt[string]   `json:"media_url"`
+	SendStyle        Opt[string]   `json:"send_style"`
+	ReplyToMessageID Opt[string]   `json:"reply_to_message_id"`
+}
+
+// sendStyles are the iMessage effects of send_style.
+var sendStyles = []string{"celebration", "fireworks", "lasers", "love", "confetti", "balloons", "spotlight", "echo",
+	"invisible", "gentle", "loud", "slam"}
+
+// Validate reports every invalid field of in that needs no lookup.
+func (in *SendInput) Validate() error {
+	var fe fieldErrors
+	if !in.Body.Set || in.Body.Null {
+		fe.missing("body")
+	}
+	switch {
+	case in.ToNumber.HasValue() && in.Recipients.HasValue():
+		fe.add("Value error, give either to_number or recipients, not both", "value_error", "to_number")
+	case !in.ToNumber.HasValue() && !in.Recipients.HasValue():
+		fe.add("Value error, to_number is required (or recipients for a new group)", "value_error", "to_number")
+	case in.ToNumber.HasValue():
+		if _, err := NormalizePhone(in.ToNumber.Value); err != nil {
+			fe.add(fmt.Sprintf("Value error, to_number %q is not a phone number: %v", in.ToNumber.Value, err),
+				"value_error", "to_number")
+		}
+	}
+	if in.MediaURLs.HasValue() && in.MediaURL.HasValue() {
+		fe.add("Value error, media_url is deprecated and cannot be combined with media_urls", "value_error", "media_url")
+	}
+	if in.SendStyle.HasValue() {
+		fe.literal(in.SendStyle.Value, sendStyles, "send_style")
+	}
+	if in.Body.HasValue() || in.MediaURLs.HasValue() || in.MediaURL.HasValue() {
+		checkMessageContent(&fe, in.Body.Value, in.media(), "body", "media_urls")
+	}
+	return fe.err()
+}
+
+// media is the attachments of in: media_urls, or the deprecated media_url.
+func (in *SendInput) media() []string {
+	switch {
+	case in.MediaURLs.HasValue():
+		return in.MediaURLs.Value
+	case in.MediaURL.HasValue():
+		return []string{in.MediaURL.Value}
+	}
+	return []string{}
+}
+
+// Sent is the outcome of Send: the message as stored after the carrier's
+// answer, and whether reply_to_message_id could not be threaded.
+type Sent struct {
+	Message               *Message
+	ReplyParentUnresolved *bool
+}
+
+// Send sends a text (or MMS) from one of the account's numbers: from_number,
+// else number_id, else the agent's first number. The message is stored
+// queued in its conversation, then handed to the number's carrier after the
+// commit, and its status and reason follow the carrier's answer. iMessage
+// features (recipients, send_style) answer a clear 4xx on numbers that
+// cannot carry them.
+func (s *MessageService) Send(ctx context.Context, sc Scope, in SendInput) (*Sent, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	n, err := s.sender(ctx, sc, in)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.Recipients.HasValue():
+		return nil, capabilityError(n, "group messages (recipients)")
+	case in.SendStyle.HasValue():
+		return nil, capabilityError(n, "message effects (send_style)")
+	}
+	to, _ := NormalizePhone(in.ToNumber.Value) // valid: checked by Validate
+	if to == n.PhoneNumber {
+		return nil, Errorf(KindBadRequest, "A number cannot text itself (%s)", to)
+	}
+	media := in.media()
+	now := Now()
+	m := &Message{
+		ID: NewID(PrefixMessage), AccountID: sc.AccountID, NumberID: n.ID, AgentID: n.AgentID,
+		Direction: DirectionOutbound, From: n.PhoneNumber, To: to, Body: in.Body.Value, MediaURLs: media,
+		Channel: ChannelSMS, Status: MessageQueued, CreatedAt: now, UpdatedAt: now,
+	}
+	if len(media) > 0 {
+		m.Channel = ChannelMMS
+	}
+	out := &Sent{Message: m}
+	if in.ReplyToMessageID.HasValue() {
+		id := in.ReplyToMessageID.Value
+		m.ReplyToID = &id
+		unresolved := true // inline replies need iMessage: sent as a plain message
+		out.ReplyParentUnresolved = &unresolved
+	}
+	if _, err := s.Store.CreateOutboundMessage(ctx, m); err != nil {
+		return nil, err
+	}
+	s.handOver(context.WithoutCancel(ctx), n, m)
+	return out, nil
+}
+
+// handOver gives stored message m to its number's carrier and records the
+// answer: the carrier's id and status, or failed with the reason.
+func (s *MessageService) handOver(ctx context.Context, n *Number, m *Message) {
+	status, reason, ref := MessageFailed, (*string)(nil), (*string)(nil)
+	if sender := s.Senders[n.Provider]; sender == nil {
+		r := fmt.Sprintf("provider %q of number %s cannot send messages on this server", n.Provider, n.PhoneNumber)
+		reason = &r
+	} else if res, err := sender.SendMessage(ctx, n, m); err != nil {
+		r := err.Error()
+		reason = &r
+	} else {
+		status = cmpOr(res.Status, MessageSent)
+		if res.ProviderRef != "" {
+			ref = &res.ProviderRef
+		}
+	}
+	if err := s.Store.UpdateMessageStatus(ctx, m.AccountID, m.ID, status, reason, ref); err != nil {
+		// The message stays queued; the error is the caller's to log.
+		if s.Logger != nil {
+			s.Logger.ErrorContext(ctx, "recording a message's status failed", "message_id", m.ID, "err", err)
+		}
+		return
+	}
+	m.Status, m.ErrorMessage, m.ProviderRef = status, reason, ref
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// sender returns the number a message is sent from (spec §4.3).
+func (s *MessageService) sender(ctx context.Context, sc Scope, in SendInput) (*Number, error) {
+	var n *Number
+	var err error
+	switch {
+	case in.FromNumber.HasValue():
+		phone, perr := NormalizePhone(in.FromNumber.Value)
+		if perr != nil {
+			return nil, Errorf(KindBadRequest, "from_number %q is not a phone number: %v", in.FromNumber.Value, perr)
+		}
+		n, err = s.Store.GetActiveNumberByPhone(ctx, phone)
+		if ErrorKind(err) == KindNotFound || (err == nil && n.AccountID != sc.AccountID) {
+			return nil, Errorf(KindBadRequest, "from_number %s is not an active number of this account", phone)
+		}
+	case in.NumberID.HasValue():
+		n, err = s.Store.GetNumber(ctx, sc.AccountID, in.NumberID.Value)
+		if ErrorKind(err) == KindNotFound {
+			return nil, Errorf(KindNotFound, "Number %s not found", in.NumberID.Value)
+		}
+	case in.AgentID.HasValue():
+		a, aerr := s.Store.GetAgent(ctx, sc.AccountID, in.AgentID.Value)
+		if aerr != nil {
+			return nil, aerr
+		}
+		for _, an := range a.Numbers {
+			if an.Status == NumberActive {
+				n, err = s.Store.GetNumber(ctx, sc.AccountID, an.ID)
+				break
+			}
+		}
+		if n == nil && err == nil {
+			return nil, Errorf(KindBadRequest, "Agent %s has no active number to send from; attach one first", a.ID)
+		}
+	default:
+		return nil, &ValidationError{Fields: []FieldError{{Loc: []any{"from_number"},
+			Msg: "Value error, give from_number, number_id or agent_id to choose the sending number", Type: "value_error"}}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n.Status != NumberActive {
+		return nil, Errorf(KindBadRequest, "Number %s is released and cannot send messages", n.PhoneNumber)
+	}
+	if in.AgentID.HasValue() && (n.AgentID == nil || *n.AgentID != in.AgentID.Value) {
+		return nil, Errorf(KindBadRequest, "Number %s is not attached to agent %s", n.PhoneNumber, in.AgentID.Value)
+	}
+	return n, nil
+}
+
+// capabilityError is the 400 of an iMessage feature on a number whose
+// provider cannot carry it.
+func capabilityError(n *Number, feature string) error {
+	return Errorf(KindBadRequest, "%s need an iMessage-capable number; %s (provider %s) carries SMS/MMS only",
+		feature, n.PhoneNumber, n.Provider)
 }

@@ -137,6 +137,14 @@ type Store interface {
 	// then page without gaps). Returns the conversation.
 	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
 		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
+	// CreateOutboundMessage stores outbound message m in its conversation
+	// (of m.NumberID and m.To) in one transaction, its time adjusted as
+	// ReceiveMessage does. Returns the conversation.
+	CreateOutboundMessage(ctx context.Context, m *Message) (*Conversation, error)
+	// UpdateMessageStatus sets a message's status and error (nil: none),
+	// and its carrier id when providerRef is not nil. Not-found when there
+	// is none.
+	UpdateMessageStatus(ctx context.Context, accountID, id, status string, errorMessage, providerRef *string) error
 	// ListNumberMessages lists a number's messages, newest first, within
 	// the cursor's bounds; hasMore when more lie beyond the limit.
 	ListNumberMessages(ctx context.Context, accountID, numberID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)

@@ -83,6 +83,9 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 	}
 	logger := slog.New(httpapi.LogHandler(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	webhooks := &agentphone.WebhookService{Store: store, Poster: newPoster(t)}
+	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, Logger: logger}
+	// The sandbox carrier delivers texts between this server's numbers.
+	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
 	opt := httpapi.Options{
 		Accounts: e.accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: espeak.Catalog{}},
@@ -94,7 +97,7 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 		},
 		Webhooks:   webhooks,
 		Contacts:   &agentphone.ContactService{Store: store},
-		Messages:   &agentphone.MessageService{Store: store, Webhooks: webhooks},
+		Messages:   messages,
 		Voices:     voices,
 		Ready:      o.ready,
 		Logger:     logger,

@@ -215,3 +215,36 @@ func (s *Server) receiveSandboxMessage(w http.ResponseWriter, r *http.Request, s
 	})
 	return nil
 }
+
+// sendMessageJSON is SendMessageResponse (spec §4.3, snake_case).
+type sendMessageJSON struct {
+	ID                    string   `json:"id"`
+	Status                string   `json:"status"`
+	Channel               string   `json:"channel"`
+	FromNumber            string   `json:"from_number"`
+	ToNumber              string   `json:"to_number"`
+	ConversationID        string   `json:"conversation_id"`
+	MediaURLs             []string `json:"media_urls"`
+	ReplyToMessageID      *string  `json:"reply_to_message_id"`
+	ReplyParentUnresolved *bool    `json:"reply_parent_unresolved"`
+	ErrorMessage          *string  `json:"error_message"` // ours: why the carrier refused it, when status is failed
+}
+
+// sendMessage sends a text from one of the account's numbers (spec §4.3).
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
+	var in agentphone.SendInput
+	if err := decode(r, &in, bodyRequired, in.Validate); err != nil {
+		return err
+	}
+	sent, err := s.messages.Send(r.Context(), sc, in)
+	if err != nil {
+		return err
+	}
+	m := sent.Message
+	s.writeJSON(w, r, http.StatusOK, sendMessageJSON{
+		ID: m.ID, Status: m.Status, Channel: m.Channel, FromNumber: m.From, ToNumber: m.To,
+		ConversationID: m.ConversationID, MediaURLs: m.MediaURLs, ReplyToMessageID: m.ReplyToID,
+		ReplyParentUnresolved: sent.ReplyParentUnresolved, ErrorMessage: m.ErrorMessage,
+	})
+	return nil
+}

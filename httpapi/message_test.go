@@ -167,3 +167,107 @@ func listIDs(l map[string]any) []string {
 	}
 	return ids
 }
+
+// TestSendMessage: a text from one agent's sandbox number to another's is
+// stored in both conversations, delivered, and posted to the receiving
+// agent's webhook; every bad input is a 4xx naming the problem and stores
+// nothing.
+func TestSendMessage(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.startOutbox(t)
+		alice := e.createAgent(map[string]any{"name": "Alice"})["id"].(string)
+		bob := e.createAgent(map[string]any{"name": "Bob"})["id"].(string)
+		na := e.createNumber(map[string]any{"agentId": alice})
+		nb := e.createNumber(map[string]any{"agentId": bob})
+		rc := newReceiver(t, http.StatusOK, "ok")
+		hook := e.do("POST", "/v1/agents/"+bob+"/webhook", map[string]any{"url": rc.URL}).want(200).obj()
+
+		sent := e.do("POST", "/v1/messages", map[string]any{"agent_id": alice, "to_number": nb["phoneNumber"], "body": "hello Bob"}).want(200).obj()
+		wantObject(t, sent, map[string]any{
+			"id": idRE("msg_"), "status": "delivered", "channel": "sms", "from_number": na["phoneNumber"],
+			"to_number": nb["phoneNumber"], "conversation_id": idRE("conv_"), "media_urls": []any{},
+			"reply_to_message_id": nil, "reply_parent_unresolved": nil, "error_message": nil,
+		})
+		r := rc.next()
+		env := r.envelope(t, hook["secret"].(string), r.Header.Get("X-Webhook-ID"))
+		data := env["data"].(map[string]any)
+		if env["agentId"] != bob || data["from"] != na["phoneNumber"] || data["to"] != nb["phoneNumber"] || data["message"] != "hello Bob" {
+			t.Fatalf("Bob's webhook got %v", env)
+		}
+		// Alice's side: an outbound message in her conversation with Bob's number.
+		cm := e.do("GET", "/v1/conversations/"+sent["conversation_id"].(string)+"/messages", nil).want(200).obj()
+		msgs := cm["data"].([]any)
+		if len(msgs) != 1 || msgs[0].(map[string]any)["direction"] != "outbound" || msgs[0].(map[string]any)["id"] != sent["id"] {
+			t.Fatalf("Alice's conversation: %v", cm)
+		}
+		conv := e.do("GET", "/v1/conversations/"+sent["conversation_id"].(string), nil).want(200).obj()
+		if conv["participant"] != nb["phoneNumber"] || conv["agentId"] != alice {
+			t.Fatalf("Alice's conversation %v", conv)
+		}
+
+		// MMS to the outside world, by number_id, as a reply.
+		mms := e.do("POST", "/v1/messages", map[string]any{"number_id": na["id"], "to_number": "(415) 555-0199", "body": "",
+			"media_url": "https://cdn.example.com/label.png", "reply_to_message_id": "msg_x"}).want(200).obj()
+		wantObject(t, mms, map[string]any{
+			"id": idRE("msg_"), "status": "delivered", "channel": "mms", "from_number": na["phoneNumber"],
+			"to_number": "+14155550199", "conversation_id": idRE("conv_"), "media_urls": []any{"https://cdn.example.com/label.png"},
+			"reply_to_message_id": "msg_x", "reply_parent_unresolved": true, "error_message": nil,
+		})
+		// from_number selects too.
+		e.do("POST", "/v1/messages", map[string]any{"from_number": na["phoneNumber"], "to_number": "+14155550199", "body": "again"}).want(200)
+		count := func() int {
+			return len(e.do("GET", "/v1/numbers/"+na["id"].(string)+"/messages?limit=200", nil).want(200).obj()["data"].([]any))
+		}
+		before := count()
+		if before != 3 {
+			t.Fatalf("%d messages on Alice's number, want 3", before)
+		}
+
+		body := func(kv ...any) map[string]any {
+			m := map[string]any{"agent_id": alice, "to_number": "+14155550199", "body": "x"}
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i+1] == nil {
+					delete(m, kv[i].(string))
+				} else {
+					m[kv[i].(string)] = kv[i+1]
+				}
+			}
+			return m
+		}
+		media := make([]string, 21)
+		for i := range media {
+			media[i] = fmt.Sprintf("https://cdn.example.com/%d.png", i)
+		}
+		e.do("POST", "/v1/messages", body("body", nil)).wantErrs(fe("missing", "body"))
+		e.do("POST", "/v1/messages", body("body", " ")).wantErrs(fe("value_error", "body"))
+		e.do("POST", "/v1/messages", body("to_number", "call me")).wantErrs(fe("value_error", "to_number"))
+		e.do("POST", "/v1/messages", body("to_number", nil)).wantErrs(fe("value_error", "to_number"))
+		e.do("POST", "/v1/messages", body("media_urls", media)).wantErrs(fe("too_long", "media_urls"))
+		e.do("POST", "/v1/messages", body("media_urls", []string{"http://cdn.example.com/a.png"})).wantErrs(fe("value_error", "media_urls", 0))
+		e.do("POST", "/v1/messages", body("media_urls", []string{"https://a.example/1.png"}, "media_url", "https://a.example/2.png")).
+			wantErrs(fe("value_error", "media_url"))
+		e.do("POST", "/v1/messages", body("send_style", "party")).wantErrs(fe("literal_error", "send_style"))
+		e.do("POST", "/v1/messages", body("agent_id", nil)).wantErrs(fe("value_error", "from_number"))
+		e.do("POST", "/v1/messages", body("number_id", "num_nope")).wantDetail(404, "Number num_nope not found")
+		e.do("POST", "/v1/messages", body("number_id", nb["id"])).
+			wantDetail(400, fmt.Sprintf("Number %s is not attached to agent %s", nb["phoneNumber"], alice))
+		e.do("POST", "/v1/messages", body("agent_id", nil, "from_number", "+15555550000")).
+			wantDetail(400, "from_number +15555550000 is not an active number of this account")
+		e.do("POST", "/v1/messages", body("to_number", nil, "recipients", []string{"+14155550100", "+14155550101"})).
+			wantDetail(400, fmt.Sprintf("group messages (recipients) need an iMessage-capable number; %s (provider sandbox) carries SMS/MMS only", na["phoneNumber"]))
+		e.do("POST", "/v1/messages", body("send_style", "confetti")).
+			wantDetail(400, fmt.Sprintf("message effects (send_style) need an iMessage-capable number; %s (provider sandbox) carries SMS/MMS only", na["phoneNumber"]))
+		e.do("POST", "/v1/messages", body("agent_id", nil, "number_id", nb["id"], "to_number", nb["phoneNumber"])).
+			wantDetail(400, fmt.Sprintf("A number cannot text itself (%s)", nb["phoneNumber"]))
+		e.do("DELETE", "/v1/numbers/"+na["id"].(string), nil).want(200)
+		e.do("POST", "/v1/messages", body("agent_id", nil, "number_id", na["id"])).
+			wantDetail(400, fmt.Sprintf("Number %s is released and cannot send messages", na["phoneNumber"]))
+		e.do("POST", "/v1/messages", body()).wantDetail(400, fmt.Sprintf("Agent %s has no active number to send from; attach one first", alice))
+		if n := count(); n != before {
+			t.Fatalf("%d messages after bad sends, want %d", n, before)
+		}
+		rc.none()
+	})
+}

@@ -114,6 +114,7 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[webhookTestInput](),
 	reflect.TypeFor[agentphone.EmitInput](),
 	reflect.TypeFor[agentphone.ConversationInput](),
+	reflect.TypeFor[agentphone.SendInput](),
 	reflect.TypeFor[sandboxInboundInput](),
 	reflect.TypeFor[agentphone.ContactInput](),
 }
@@ -150,6 +151,8 @@ func (s *Server) registerRoutes() {
 	s.v1("DELETE /v1/numbers/{number_id}", s.releaseNumber)
 	s.v1("GET /v1/numbers/{number_id}/messages", s.listNumberMessages)
 	s.v1("GET /v1/numbers/{number_id}/calls", s.listNumberCalls)
+
+	s.v1("POST /v1/messages", s.sendMessage)
 
 	s.v1("GET /v1/conversations", s.listConversations)
 	s.v1("GET /v1/conversations/{conversation_id}", s.getConversation)

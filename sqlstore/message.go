@@ -182,6 +182,37 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	return conv, nil
 }
 
+// CreateOutboundMessage implements agentphone.Store.
+func (s *Store) CreateOutboundMessage(ctx context.Context, m *agentphone.Message) (*agentphone.Conversation, error) {
+	var conv *agentphone.Conversation
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		conv, err = s.storeMessageTx(ctx, tx, m, m.To)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("create message", err)
+	}
+	return conv, nil
+}
+
+// UpdateMessageStatus implements agentphone.Store.
+func (s *Store) UpdateMessageStatus(ctx context.Context, accountID, id, status string, errorMessage, providerRef *string) error {
+	res, err := s.exec(ctx, `UPDATE messages SET status = $1, error_message = $2,
+			provider_ref = COALESCE($3, provider_ref), updated_at = $4
+		WHERE id = $5 AND account_id = $6`,
+		status, dbNullText(errorMessage), dbNullString(providerRef), dbTime(agentphone.Now()), id, accountID)
+	if err != nil {
+		return wrap("update message status", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap("update message status", err)
+	} else if n == 0 {
+		return agentphone.Errorf(agentphone.KindNotFound, "Message not found")
+	}
+	return nil
+}
+
 // historyTx returns up to limit messages of the conversation before m,
 // oldest first.
 func (s *Store) historyTx(ctx context.Context, tx *sql.Tx, conversationID string, m *agentphone.Message, limit int) ([]*agentphone.Message, error) {

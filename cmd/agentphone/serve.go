@@ -124,6 +124,9 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	voices := espeak.Catalog{}
 	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
+	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, Logger: logger}
+	// The sandbox carrier delivers texts between this server's numbers.
+	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
@@ -135,7 +138,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		},
 		Webhooks:   webhooks,
 		Contacts:   &agentphone.ContactService{Store: store},
-		Messages:   &agentphone.MessageService{Store: store, Webhooks: webhooks},
+		Messages:   messages,
 		Voices:     voices,
 		Ready:      store.Ping,
 		Logger:     logger,
