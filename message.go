@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -254,7 +255,7 @@ func (s *MessageService) Conversations(ctx context.Context, sc Scope, agentID *s
 }
 
 // Conversation returns a conversation with its latest messageLimit
-// messages, newest first.
+// messages, oldest first (spec §20 decision 3).
 func (s *MessageService) Conversation(ctx context.Context, sc Scope, id string, messageLimit int) (*Conversation, []*Message, error) {
 	c, err := s.Store.GetConversation(ctx, sc.AccountID, id)
 	if err != nil {
@@ -264,6 +265,7 @@ func (s *MessageService) Conversation(ctx context.Context, sc Scope, id string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	slices.Reverse(msgs)
 	return c, msgs, nil
 }
 

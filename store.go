@@ -137,6 +137,8 @@ type Store interface {
 	// then page without gaps). Returns the conversation.
 	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
 		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
+	// GetMessage returns a message of the account.
+	GetMessage(ctx context.Context, accountID, id string) (*Message, error)
 	// CreateOutboundMessage stores outbound message m in its conversation
 	// (of m.NumberID and m.To) in one transaction, its time adjusted as
 	// ReceiveMessage does. Returns the conversation.
@@ -145,8 +147,10 @@ type Store interface {
 	// and its carrier id when providerRef is not nil. Not-found when there
 	// is none.
 	UpdateMessageStatus(ctx context.Context, accountID, id, status string, errorMessage, providerRef *string) error
-	// ListNumberMessages lists a number's messages, newest first, within
-	// the cursor's bounds; hasMore when more lie beyond the limit.
+	// ListNumberMessages lists a number's messages within the cursor's
+	// bounds, newest first: the newest ones, or, with only After, the
+	// oldest after it (so that paging forward leaves no gap); hasMore when
+	// more lie beyond the limit.
 	ListNumberMessages(ctx context.Context, accountID, numberID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)
 	// ListConversationMessages is ListNumberMessages for a conversation.
 	ListConversationMessages(ctx context.Context, accountID, conversationID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)
@@ -156,4 +160,24 @@ type Store interface {
 	ListConversations(ctx context.Context, accountID string, agentID *string, p Page) (List[*Conversation], error)
 	// SetConversationMetadata replaces the metadata (nil clears it).
 	SetConversationMetadata(ctx context.Context, accountID, id string, metadata json.RawMessage) (*Conversation, error)
+
+	// Usage.
+	// CountMessages counts the account's messages, both directions: all of
+	// them, then those created at or after each of since, in that order.
+	CountMessages(ctx context.Context, accountID string, since ...time.Time) ([]int, error)
+	// CountDeliveriesByStatus counts all the account's deliveries, test
+	// ones included, by status.
+	CountDeliveriesByStatus(ctx context.Context, accountID string) (map[string]int, error)
+	// CountUsage counts the account's messages and deliveries created at or
+	// after since by UTC day or month, oldest first; periods with neither
+	// are left out.
+	CountUsage(ctx context.Context, accountID string, unit UsageUnit, since time.Time) ([]UsageCount, error)
+	// UsageByNumber returns the account's active numbers and the released
+	// ones that have messages, newest first, with their agent's name and
+	// their messages counted.
+	UsageByNumber(ctx context.Context, accountID string) ([]NumberUsage, error)
+	// CountMessagesByAgent counts the account's messages created in [from,
+	// to) by agent, with the agent's name; AgentID nil groups those of no
+	// agent (AgentName ""). Unordered.
+	CountMessagesByAgent(ctx context.Context, accountID string, from, to time.Time) ([]AgentUsage, error)
 }

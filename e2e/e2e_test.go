@@ -476,14 +476,28 @@ func packageVersion(path, field string) (string, error) {
 // sdkSummary is the last line the SDK script prints on success.
 var sdkSummary = regexp.MustCompile(`(?m)^e2e-sdk: (\d+) checks passed$`)
 
-// minSDKChecks guards against a script that silently stopped checking.
-const minSDKChecks = 400
-
 // TestSDK runs e2e/sdk/agents_numbers_webhooks.mjs — the official TypeScript
 // SDK driving agents, numbers, webhooks and agent webhooks — against a fresh
-// server on each backend, then stops the server with SIGTERM.
+// server on each backend, then stops the server with SIGTERM. At least 400
+// checks must run (a script that silently stopped checking fails).
 func TestSDK(t *testing.T) {
 	t.Parallel()
+	runSDKScript(t, "agents_numbers_webhooks.mjs", 400)
+}
+
+// TestSDKMessaging runs e2e/sdk/messaging.mjs — the official TypeScript SDK
+// driving messages, conversations, number messages, agent conversations and
+// contacts, with the sandbox inbound route standing in for a customer — as
+// TestSDK does, with at least 600 checks.
+func TestSDKMessaging(t *testing.T) {
+	t.Parallel()
+	runSDKScript(t, "messaging.mjs", 600)
+}
+
+// runSDKScript runs the SDK script e2e/sdk/<script> against a fresh server
+// on each backend, requires its summary line with at least minChecks
+// checks and nothing on stderr, then stops the server with SIGTERM.
+func runSDKScript(t *testing.T, script string, minChecks int) {
 	forEachBackend(t, func(t *testing.T, databaseURL string) {
 		node := requireNode(t)
 		s := startServer(t, databaseURL)
@@ -491,7 +505,7 @@ func TestSDK(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		var stdout, stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, node, "agents_numbers_webhooks.mjs")
+		cmd := exec.CommandContext(ctx, node, script)
 		cmd.Dir = sdkDir()
 		cmd.Env = append(cleanEnv(), "AGENTPHONE_BASE_URL="+s.URL, "AGENTPHONE_API_KEY="+s.Key)
 		cmd.Stdout = &stdout
@@ -501,14 +515,14 @@ func TestSDK(t *testing.T) {
 			t.Log(line)
 		}
 		if err != nil {
-			t.Fatalf("node agents_numbers_webhooks.mjs: %v\n--- stderr ---\n%s", err, stderr.String())
+			t.Fatalf("node %s: %v\n--- stderr ---\n%s", script, err, stderr.String())
 		}
 		m := sdkSummary.FindStringSubmatch(stdout.String())
 		if m == nil {
 			t.Fatalf("stdout has no %q line\n--- stderr ---\n%s", sdkSummary, stderr.String())
 		}
-		if n, _ := strconv.Atoi(m[1]); n < minSDKChecks {
-			t.Fatalf("only %d SDK checks ran, want at least %d", n, minSDKChecks)
+		if n, _ := strconv.Atoi(m[1]); n < minChecks {
+			t.Fatalf("only %d SDK checks ran, want at least %d", n, minChecks)
 		}
 		if stderr.Len() > 0 {
 			t.Errorf("the SDK script succeeded but wrote to stderr:\n%s", stderr.String())

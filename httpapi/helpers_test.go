@@ -99,6 +99,7 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 		Contacts:   &agentphone.ContactService{Store: store},
 		Messages:   messages,
 		Voices:     voices,
+		Usage:      &agentphone.UsageService{Store: store, MaxNumbersPerAccount: o.maxNums},
 		Ready:      o.ready,
 		Logger:     logger,
 		Registerer: e.reg,

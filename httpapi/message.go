@@ -24,6 +24,7 @@ type conversationMessageJSON struct {
 	FromNumber string    `json:"fromNumber"`
 	ToNumber   string    `json:"toNumber"`
 	Direction  string    `json:"direction"`
+	SenderID   *string   `json:"senderIdentifier"` // group chats only: always null
 	Channel    string    `json:"channel"`
 	MediaURL   *string   `json:"mediaUrl"`
 	MediaURLs  []string  `json:"mediaUrls"`

@@ -31,7 +31,7 @@ func TestInboundMessageToWebhook(t *testing.T) {
 		wantObject(t, m1, map[string]any{
 			"id": idRE("msg_"), "conversationId": idRE("conv_"), "numberId": numID, "status": "received",
 			"body": "Hi, is my order ready?", "fromNumber": "+15551234567", "toNumber": phone, "direction": "inbound",
-			"channel": "sms", "mediaUrl": nil, "mediaUrls": []any{}, "receivedAt": timeRE, "reactions": []any{}, "replyTo": nil,
+			"senderIdentifier": nil, "channel": "sms", "mediaUrl": nil, "mediaUrls": []any{}, "receivedAt": timeRE, "reactions": []any{}, "replyTo": nil,
 		})
 		conv := m1["conversationId"].(string)
 		r := rc.next()
@@ -92,6 +92,11 @@ func TestInboundMessageToWebhook(t *testing.T) {
 		}
 		if msgs := detail["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["id"] != m2["id"] {
 			t.Fatalf("detail messages %v", msgs)
+		}
+		// The detail's messages are the latest, oldest first (spec §20.3).
+		detail = e.do("GET", "/v1/conversations/"+conv, nil).want(200).obj()
+		if ids := listIDs(map[string]any{"data": detail["messages"]}); !slices.Equal(ids, []string{m1["id"].(string), m2["id"].(string)}) {
+			t.Fatalf("detail messages %v, want oldest first", ids)
 		}
 		cm := e.do("GET", "/v1/conversations/"+conv+"/messages", nil).want(200).obj()
 		if ids := listIDs(cm); !slices.Equal(ids, []string{m2["id"].(string), m1["id"].(string)}) || cm["hasMore"] != false {

@@ -14,7 +14,7 @@ import (
 	"github.com/agentphone/agentphone"
 )
 
-// Options configures a Server. The five services and Voices are required.
+// Options configures a Server. The services and Voices are required.
 type Options struct {
 	Accounts *agentphone.AccountService
 	Agents   *agentphone.AgentService
@@ -23,6 +23,7 @@ type Options struct {
 	Contacts *agentphone.ContactService
 	Messages *agentphone.MessageService
 	Voices   agentphone.VoiceCatalog
+	Usage    *agentphone.UsageService
 
 	// Ready reports whether the server can serve traffic (GET /readyz), e.g.
 	// that the database answers. Nil: always ready.
@@ -52,6 +53,7 @@ type Server struct {
 	contacts *agentphone.ContactService
 	messages *agentphone.MessageService
 	voices   agentphone.VoiceCatalog
+	usage    *agentphone.UsageService
 	ready    func(ctx context.Context) error
 	gatherer prometheus.Gatherer
 	openapi  []byte    // the OpenAPI document with this server's version
@@ -61,8 +63,8 @@ type Server struct {
 // New returns a Server over the services of o. It panics when a required
 // service is missing, which is a wiring mistake.
 func New(o Options) *Server {
-	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Contacts == nil || o.Messages == nil || o.Voices == nil {
-		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks, Contacts, Messages and Voices are required")
+	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Contacts == nil || o.Messages == nil || o.Voices == nil || o.Usage == nil {
+		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks, Contacts, Messages, Voices and Usage are required")
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -90,6 +92,7 @@ func New(o Options) *Server {
 		contacts: o.Contacts,
 		messages: o.Messages,
 		voices:   o.Voices,
+		usage:    o.Usage,
 		ready:    o.Ready,
 		gatherer: gatherer,
 		openapi:  openAPIDocument(o.Version),
@@ -115,6 +118,9 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[agentphone.EmitInput](),
 	reflect.TypeFor[agentphone.ConversationInput](),
 	reflect.TypeFor[agentphone.SendInput](),
+	reflect.TypeFor[reactionInput](),
+	reflect.TypeFor[backgroundInput](),
+	reflect.TypeFor[contactCardInput](),
 	reflect.TypeFor[sandboxInboundInput](),
 	reflect.TypeFor[agentphone.ContactInput](),
 }
@@ -151,19 +157,33 @@ func (s *Server) registerRoutes() {
 	s.v1("DELETE /v1/numbers/{number_id}", s.releaseNumber)
 	s.v1("GET /v1/numbers/{number_id}/messages", s.listNumberMessages)
 	s.v1("GET /v1/numbers/{number_id}/calls", s.listNumberCalls)
+	s.v1("GET /v1/numbers/{number_id}/contact-card", s.getContactCard)
+	s.v1("PUT /v1/numbers/{number_id}/contact-card", s.putContactCard)
+	s.v1("DELETE /v1/numbers/{number_id}/contact-card", s.deleteContactCard)
 
 	s.v1("POST /v1/messages", s.sendMessage)
+	s.v1("POST /v1/messages/{message_id}/reactions", s.reactToMessage)
 
 	s.v1("GET /v1/conversations", s.listConversations)
 	s.v1("GET /v1/conversations/{conversation_id}", s.getConversation)
 	s.v1("PATCH /v1/conversations/{conversation_id}", s.updateConversation)
 	s.v1("GET /v1/conversations/{conversation_id}/messages", s.listConversationMessages)
+	s.v1("POST /v1/conversations/{conversation_id}/typing", s.sendTyping)
+	s.v1("POST /v1/conversations/{conversation_id}/background", s.setBackground)
+	s.v1("DELETE /v1/conversations/{conversation_id}/background", s.deleteBackground)
 
+	s.v1("GET /v1/contacts/capabilities", s.contactCapabilities)
 	s.v1("GET /v1/contacts", s.listContacts)
 	s.v1("POST /v1/contacts", s.createContact)
 	s.v1("GET /v1/contacts/{contact_id}", s.getContact)
 	s.v1("PATCH /v1/contacts/{contact_id}", s.updateContact)
 	s.v1("DELETE /v1/contacts/{contact_id}", s.deleteContact)
+
+	s.v1("GET /v1/usage", s.usageSummary)
+	s.v1("GET /v1/usage/daily", s.usageDaily)
+	s.v1("GET /v1/usage/monthly", s.usageMonthly)
+	s.v1("GET /v1/usage/by-number", s.usageByNumber)
+	s.v1("GET /v1/usage/by-agent", s.usageByAgent)
 
 	s.v1("GET /v1/webhooks", s.getWebhook)
 	s.v1("POST /v1/webhooks", s.upsertWebhook)

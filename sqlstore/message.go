@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -182,6 +183,16 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	return conv, nil
 }
 
+// GetMessage implements agentphone.Store.
+func (s *Store) GetMessage(ctx context.Context, accountID, id string) (*agentphone.Message, error) {
+	m := new(agentphone.Message)
+	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 AND account_id = $2`, id, accountID)
+	if err := scanOne(rows, err, messageDest(m)...); err != nil {
+		return nil, wrap("get message", notFound(err, "Message not found"))
+	}
+	return m, nil
+}
+
 // CreateOutboundMessage implements agentphone.Store.
 func (s *Store) CreateOutboundMessage(ctx context.Context, m *agentphone.Message) (*agentphone.Conversation, error) {
 	var conv *agentphone.Conversation
@@ -253,9 +264,11 @@ func (s *Store) listMessages(ctx context.Context, col, accountID, id string, c a
 	}
 	args = append(args, c.Limit+1)
 	order := ` ORDER BY created_at DESC, id DESC`
-	if !c.After.IsZero() && c.Before.IsZero() {
-		// Paging forward: the oldest after the cursor come first, so that
-		// the next page starts where this one ends.
+	forward := !c.After.IsZero() && c.Before.IsZero()
+	if forward {
+		// Paging forward: the page is the oldest messages after the
+		// cursor, so that the next page (after its newest) leaves no gap;
+		// it is returned newest first like every page.
 		order = ` ORDER BY created_at ASC, id ASC`
 	}
 	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE `+where+order+
@@ -270,6 +283,9 @@ func (s *Store) listMessages(ctx context.Context, col, accountID, id string, c a
 	more := len(msgs) > c.Limit
 	if more {
 		msgs = msgs[:c.Limit]
+	}
+	if forward {
+		slices.Reverse(msgs)
 	}
 	if msgs == nil {
 		msgs = []*agentphone.Message{}

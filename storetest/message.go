@@ -234,11 +234,18 @@ func testMessageCursors(t *testing.T, s *sqlstore.Store) {
 	for pages := 0; ; pages++ {
 		msgs, more, err := s.ListNumberMessages(ctx, acct.ID, n.ID, cur)
 		must(t, err)
-		fwd = append(fwd, messageIDs(msgs)...)
+		for i := 1; i < len(msgs); i++ {
+			if !msgs[i].CreatedAt.Before(msgs[i-1].CreatedAt) {
+				t.Fatalf("after-page not newest first")
+			}
+		}
+		page := messageIDs(msgs)
+		slices.Reverse(page)
+		fwd = append(fwd, page...) // oldest first overall
 		if !more {
 			break
 		}
-		cur.After = msgs[len(msgs)-1].CreatedAt.Truncate(time.Millisecond)
+		cur.After = msgs[0].CreatedAt.Truncate(time.Millisecond)
 		if pages > total {
 			t.Fatal("paging does not end")
 		}

@@ -187,6 +187,10 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"PaginateContacts", testPaginateContacts},
 		{"ContactIsolation", testContactIsolation},
 		{"ContactGoesWithAccount", testContactGoesWithAccount},
+		{"UsageTotals", testUsageTotals},
+		{"UsageSeries", testUsageSeries},
+		{"UsageByNumber", testUsageByNumber},
+		{"UsageByAgent", testUsageByAgent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -140,6 +140,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Contacts:   &agentphone.ContactService{Store: store},
 		Messages:   messages,
 		Voices:     voices,
+		Usage:      &agentphone.UsageService{Store: store, MaxNumbersPerAccount: cfg.MaxNumbersPerAccount},
 		Ready:      store.Ping,
 		Logger:     logger,
 		Registerer: reg,
