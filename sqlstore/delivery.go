@@ -70,7 +70,7 @@ func deliveryDue(d *agentphone.Delivery) *time.Time {
 // delivery) call it in their own transaction, then notifyDelivery once it
 // has committed.
 func (s *Store) createDeliveryTx(ctx context.Context, tx *sql.Tx, d *agentphone.Delivery) error {
-	_, err := tx.ExecContext(ctx, insertDeliverySQL, insertDeliveryArgs(d)...)
+	_, err := s.txExec(ctx, tx, insertDeliverySQL, insertDeliveryArgs(d)...)
 	return err
 }
 

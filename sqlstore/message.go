@@ -134,13 +134,13 @@ func (s *Store) ReceiveMessage(ctx context.Context, m *agentphone.Message, histo
 func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Message, participant string) (*agentphone.Conversation, error) {
 	var phone string
 	var latest *time.Time
-	err := tx.QueryRowContext(ctx, `SELECT phone_number FROM numbers WHERE id = $1 AND account_id = $2`+s.d.LockRows,
-		m.NumberID, m.AccountID).Scan(&phone)
-	if err != nil {
+	rows, err := s.txQuery(ctx, tx, `SELECT phone_number FROM numbers WHERE id = $1 AND account_id = $2`+s.d.LockRows,
+		m.NumberID, m.AccountID)
+	if err := scanOne(rows, err, &phone); err != nil {
 		return nil, notFound(err, msgNumberNotFound)
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT max(created_at) FROM messages WHERE number_id = $1`, m.NumberID).
-		Scan(nullTimeCol{&latest}); err != nil {
+	rows, err = s.txQuery(ctx, tx, `SELECT max(created_at) FROM messages WHERE number_id = $1`, m.NumberID)
+	if err := scanOne(rows, err, nullTimeCol{&latest}); err != nil {
 		return nil, fmt.Errorf("latest message: %w", err)
 	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(messageSpacing)
@@ -151,7 +151,7 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 		m.UpdatedAt = m.CreatedAt
 	}
 	preview := agentphone.Preview(m.Body, m.MediaURLs)
-	rows, err := tx.QueryContext(ctx, `INSERT INTO conversations (`+conversationCols+`)
+	rows, err = s.txQuery(ctx, tx, `INSERT INTO conversations (`+conversationCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 1, $7)
 		ON CONFLICT (number_id, participant) DO UPDATE SET
 			agent_id = excluded.agent_id, last_message_at = excluded.last_message_at,
@@ -172,7 +172,7 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	if m.MediaURLs == nil {
 		media = []byte("[]")
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`)
+	_, err = s.txExec(ctx, tx, `INSERT INTO messages (`+messageCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		m.ID, m.AccountID, m.ConversationID, m.NumberID, dbNullString(m.AgentID), m.Direction, m.From, m.To,
 		m.Body, string(media), m.Channel, m.Status, dbNullText(m.ErrorMessage), dbNullString(m.ProviderRef),
@@ -230,7 +230,7 @@ func (s *Store) historyTx(ctx context.Context, tx *sql.Tx, conversationID string
 	if limit <= 0 {
 		return []*agentphone.Message{}, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+messageCols+` FROM messages
+	rows, err := s.txQuery(ctx, tx, `SELECT `+messageCols+` FROM messages
 		WHERE conversation_id = $1 AND id <> $2 AND created_at <= $3
 		ORDER BY created_at DESC, id DESC LIMIT $4`, conversationID, m.ID, m.CreatedAt, limit)
 	if err != nil {

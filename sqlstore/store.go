@@ -90,6 +90,7 @@ type Store struct {
 	// when d.Prepare. prepMu serialises preparing (not using) them.
 	readStmts  sync.Map // string → *sql.Stmt
 	writeStmts sync.Map // string → *sql.Stmt
+	toPrepare  sync.Map // string → struct{}: met unprepared in a transaction
 	prepMu     sync.Mutex
 
 	// notifyDue hears of every delivery queued, after its commit; nil:
@@ -288,6 +289,50 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query stri
 	return tx.StmtContext(ctx, st), nil
 }
 
+// txExec runs query in tx: through the statement prepared on the write
+// pool when the dialect prepares and it is ready, else as plain text and
+// marked to be prepared once the transaction is over (preparing inside it
+// would wait for SQLite's only write connection, which tx holds).
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.readyStmt(query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// txQuery is txExec for a statement that returns rows.
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := s.readyStmt(query); st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+// readyStmt returns query prepared on the write pool, or nil when it is not
+// prepared yet (then it is queued for prepareQueued) or the dialect does not
+// prepare.
+func (s *Store) readyStmt(query string) *sql.Stmt {
+	if !s.d.Prepare {
+		return nil
+	}
+	if st, ok := s.writeStmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	s.toPrepare.Store(query, struct{}{})
+	return nil
+}
+
+// prepareQueued prepares the statements txExec and txQuery met unprepared.
+// It runs after a transaction, outside any write turn; a failure is left
+// for the next time.
+func (s *Store) prepareQueued(ctx context.Context) {
+	s.toPrepare.Range(func(q, _ any) bool {
+		s.toPrepare.Delete(q)
+		_, _ = s.stmt(ctx, s.write, q.(string))
+		return true
+	})
+}
+
 // acquireWrite waits for the turn of the caller to write when the store has
 // a single writer, and returns the function that ends the turn. Turns are
 // given in arrival order: database/sql hands a freed connection to a random
@@ -308,6 +353,7 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 // inTx runs fn in a transaction on the write pool and commits when fn
 // returns nil; any error rolls everything back.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.prepareQueued(ctx)
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
 		return err
