@@ -498,6 +498,36 @@ func (s *MessageService) handOver(ctx context.Context, n *Number, m *Message) {
 	m.Status, m.ErrorMessage, m.ProviderRef = status, reason, ref
 }
 
+// RecoverQueued hands to their carriers the outbound messages still queued
+// that were created before before (at start: before the process began), as
+// Send would have after its commit; the process that stored them died
+// first. A message the carrier had accepted just before that death is sent
+// twice: at least once, as webhooks are. Returns how many it handed over.
+func (s *MessageService) RecoverQueued(ctx context.Context, before time.Time) (int, error) {
+	const batch = 100
+	total := 0
+	for {
+		msgs, err := s.Store.ListQueuedMessages(ctx, before, batch)
+		if err != nil {
+			return total, err
+		}
+		for _, m := range msgs {
+			n, err := s.Store.GetNumber(ctx, m.AccountID, m.NumberID)
+			if err != nil {
+				return total, err
+			}
+			s.handOver(ctx, n, m)
+			if m.Status == MessageQueued { // its status could not be recorded: stop, lest it loop
+				return total, fmt.Errorf("recover queued message %s: status not recorded", m.ID)
+			}
+			total++
+		}
+		if len(msgs) < batch {
+			return total, nil
+		}
+	}
+}
+
 func cmpOr(a, b string) string {
 	if a != "" {
 		return a

@@ -137,6 +137,10 @@ type Store interface {
 	// then page without gaps). Returns the conversation.
 	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
 		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
+	// ListQueuedMessages lists outbound messages of every account still
+	// queued (never handed to their carrier, e.g. the process died first)
+	// and created before before, oldest first, at most limit.
+	ListQueuedMessages(ctx context.Context, before time.Time, limit int) ([]*Message, error)
 	// GetMessage returns a message of the account.
 	GetMessage(ctx context.Context, accountID, id string) (*Message, error)
 	// CreateOutboundMessage stores outbound message m in its conversation

@@ -1,12 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/storetest"
 )
 
@@ -274,5 +279,81 @@ func TestSendMessage(t *testing.T) {
 			t.Fatalf("%d messages after bad sends, want %d", n, before)
 		}
 		rc.none()
+	})
+}
+
+// sentTo records the messages a test carrier was given.
+type sentTo struct {
+	mu   sync.Mutex
+	sent []string // message ids
+	fail error
+}
+
+func (c *sentTo) SendMessage(_ context.Context, _ *agentphone.Number, m *agentphone.Message) (agentphone.SentMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, m.ID)
+	if c.fail != nil {
+		return agentphone.SentMessage{}, c.fail
+	}
+	return agentphone.SentMessage{ProviderRef: "ref-" + m.ID, Status: agentphone.MessageSent}, nil
+}
+
+// TestRecoverQueued: messages stored queued but never handed to their
+// carrier (the process died in between) are handed over by RecoverQueued,
+// once, and only those created before its cut-off; a carrier's refusal is
+// recorded as failed with its reason.
+func TestRecoverQueued(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		ctx := t.Context()
+		num := e.createNumber(map[string]any{})
+		n, err := e.store.GetNumber(ctx, e.accountID, num["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued := func(to string) *agentphone.Message {
+			now := agentphone.Now()
+			m := &agentphone.Message{
+				ID: agentphone.NewID(agentphone.PrefixMessage), AccountID: e.accountID, NumberID: n.ID,
+				Direction: agentphone.DirectionOutbound, From: n.PhoneNumber, To: to, Body: "left behind", MediaURLs: []string{},
+				Channel: agentphone.ChannelSMS, Status: agentphone.MessageQueued, CreatedAt: now, UpdatedAt: now,
+			}
+			if _, err := e.store.CreateOutboundMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		m1, m2 := queued("+14155550101"), queued("+14155550102")
+		cut := agentphone.Now().Add(time.Second) // m1 and m2 are before it (their times may move by milliseconds)
+		carrier := &sentTo{}
+		svc := &agentphone.MessageService{Store: e.store, Senders: map[string]agentphone.MessageSender{"sandbox": carrier}}
+		if got, err := svc.RecoverQueued(ctx, cut); err != nil || got != 2 {
+			t.Fatalf("RecoverQueued = %d, %v; want 2", got, err)
+		}
+		if !slices.Equal(carrier.sent, []string{m1.ID, m2.ID}) {
+			t.Fatalf("carrier got %v, want %s, %s", carrier.sent, m1.ID, m2.ID)
+		}
+		for _, id := range []string{m1.ID, m2.ID} {
+			m, err := e.store.GetMessage(ctx, e.accountID, id)
+			if err != nil || m.Status != agentphone.MessageSent || m.ProviderRef == nil || *m.ProviderRef != "ref-"+id {
+				t.Fatalf("message %s after recovery: %+v, %v", id, m, err)
+			}
+		}
+		// Nothing left: a second pass sends nothing again.
+		if got, err := svc.RecoverQueued(ctx, cut); err != nil || got != 0 || len(carrier.sent) != 2 {
+			t.Fatalf("second RecoverQueued = %d, %v; carrier got %v", got, err, carrier.sent)
+		}
+		// A refusal is recorded with its reason.
+		m3 := queued("+14155550103")
+		carrier.fail = errors.New("carrier says no")
+		if got, err := svc.RecoverQueued(ctx, agentphone.Now().Add(time.Second)); err != nil || got != 1 {
+			t.Fatalf("RecoverQueued with a refusing carrier = %d, %v", got, err)
+		}
+		m, err := e.store.GetMessage(ctx, e.accountID, m3.ID)
+		if err != nil || m.Status != agentphone.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != "carrier says no" {
+			t.Fatalf("refused message: %+v, %v", m, err)
+		}
 	})
 }

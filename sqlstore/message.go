@@ -183,6 +183,18 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	return conv, nil
 }
 
+// ListQueuedMessages implements agentphone.Store.
+func (s *Store) ListQueuedMessages(ctx context.Context, before time.Time, limit int) ([]*agentphone.Message, error) {
+	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE status = 'queued' AND direction = 'outbound' AND created_at < $1
+		ORDER BY created_at, id LIMIT $2`, dbTimeCeil(before), limit)
+	if err != nil {
+		return nil, wrap("list queued messages", err)
+	}
+	msgs, err := scanRows(rows, scanMessage)
+	return msgs, wrap("list queued messages", err)
+}
+
 // GetMessage implements agentphone.Store.
 func (s *Store) GetMessage(ctx context.Context, accountID, id string) (*agentphone.Message, error) {
 	m := new(agentphone.Message)

@@ -127,6 +127,18 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, Logger: logger}
 	// The sandbox carrier delivers texts between this server's numbers.
 	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
+	// Messages a previous run stored but never handed to their carrier
+	// (it died in between) go out now.
+	startedAt := time.Now()
+	background.Go(func() {
+		n, err := messages.RecoverQueued(bgCtx, startedAt)
+		switch {
+		case err != nil && bgCtx.Err() == nil:
+			logger.Error("sending the messages left queued by the previous run failed", "err", err, "sent", n)
+		case n > 0:
+			logger.Info("sent the messages left queued by the previous run", "messages", n)
+		}
+	})
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
