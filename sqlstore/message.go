@@ -139,6 +139,9 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	if err := scanOne(rows, err, &phone); err != nil {
 		return nil, notFound(err, msgNumberNotFound)
 	}
+	// A statement of its own, after the lock: on PostgreSQL its snapshot
+	// then sees the messages of the transaction that held the lock before
+	// (a subquery of the locking statement would not).
 	rows, err = s.txQuery(ctx, tx, `SELECT max(created_at) FROM messages WHERE number_id = $1`, m.NumberID)
 	if err := scanOne(rows, err, nullTimeCol{&latest}); err != nil {
 		return nil, fmt.Errorf("latest message: %w", err)
