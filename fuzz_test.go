@@ -2,6 +2,7 @@ package agentphone
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,35 @@ func FuzzNormalizePhone(f *testing.F) {
 		if err != nil || again != got || got[0] != '+' {
 			t.Fatalf("NormalizePhone(%q) = %q, then %q, %v", s, got, again, err)
 		}
+	})
+}
+
+// FuzzMessageInputs feeds arbitrary JSON through the validation of the
+// messaging bodies (POST /v1/messages, PATCH /v1/conversations/{id}) and
+// arbitrary text through the inbound checks: they must never panic, and
+// what Validate accepts must have a body or media and, when to_number is
+// given, a normalisable one.
+func FuzzMessageInputs(f *testing.F) {
+	f.Add([]byte(`{"agent_id":"agt_1","to_number":"(415) 555-0199","body":"hi","media_urls":["https://a.example/x.png"]}`))
+	f.Add([]byte(`{"body":"","media_url":"http://x","media_urls":null,"send_style":"slam","recipients":["+1","+2"]}`))
+	f.Add([]byte(`{"metadata":{"a":[1,{"b":null}]},"group_name":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in SendInput
+		if json.Unmarshal(body, &in) == nil && in.Validate() == nil {
+			if _, err := NormalizePhone(in.ToNumber.Value); in.ToNumber.HasValue() && err != nil {
+				t.Fatalf("accepted to_number %q: %v", in.ToNumber.Value, err)
+			}
+			if len(in.media()) == 0 && len(strings.TrimSpace(in.Body.Value)) == 0 {
+				t.Fatalf("accepted a message with neither body nor media: %s", body)
+			}
+		}
+		var conv ConversationInput
+		if json.Unmarshal(body, &conv) == nil {
+			_ = conv.Validate()
+		}
+		var fe fieldErrors
+		checkMessageContent(&fe, string(body), []string{string(body)}, "body", "media_urls")
+		_, _ = NormalizePhone(string(body))
+		_ = Preview(string(body), nil)
 	})
 }
