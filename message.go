@@ -1,6 +1,7 @@
 package agentphone
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -483,7 +484,7 @@ func (s *MessageService) handOver(ctx context.Context, n *Number, m *Message) {
 		r := err.Error()
 		reason = &r
 	} else {
-		status = cmpOr(res.Status, MessageSent)
+		status = cmp.Or(res.Status, MessageSent)
 		if res.ProviderRef != "" {
 			ref = &res.ProviderRef
 		}
@@ -526,13 +527,6 @@ func (s *MessageService) RecoverQueued(ctx context.Context, before time.Time) (i
 			return total, nil
 		}
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // sender returns the number a message is sent from (spec §4.3).

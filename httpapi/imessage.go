@@ -16,19 +16,11 @@ type reactionInput struct {
 	Reaction agentphone.Opt[string] `json:"reaction"`
 }
 
-func (in *reactionInput) validate() error {
-	if !in.Reaction.HasValue() {
-		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{"reaction"}, Msg: "Field required", Type: "missing"}}}
-	}
-	return nil
-}
+func (in *reactionInput) validate() error { return requiredString(in.Reaction, "reaction") }
 
 func (s *Server) reactToMessage(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
 	var in reactionInput
-	if err := decode(r, &in, bodyRequired, in.validate); err != nil {
-		return err
-	}
-	if err := in.validate(); err != nil {
+	if err := decodeChecked(r, &in, in.validate); err != nil {
 		return err
 	}
 	return s.messages.React(r.Context(), sc, r.PathValue("message_id"), in.Reaction.Value)
@@ -43,19 +35,11 @@ type backgroundInput struct {
 	ImageURL agentphone.Opt[string] `json:"image_url"`
 }
 
-func (in *backgroundInput) validate() error {
-	if !in.ImageURL.HasValue() {
-		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{"image_url"}, Msg: "Field required", Type: "missing"}}}
-	}
-	return nil
-}
+func (in *backgroundInput) validate() error { return requiredString(in.ImageURL, "image_url") }
 
 func (s *Server) setBackground(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
 	var in backgroundInput
-	if err := decode(r, &in, bodyRequired, in.validate); err != nil {
-		return err
-	}
-	if err := in.validate(); err != nil {
+	if err := decodeChecked(r, &in, in.validate); err != nil {
 		return err
 	}
 	return s.messages.ConversationFeature(r.Context(), sc, r.PathValue("conversation_id"), "Chat backgrounds")

@@ -176,14 +176,29 @@ type sandboxInboundInput struct {
 	MediaURLs agentphone.Opt[[]string] `json:"media_urls"`
 }
 
-func (in *sandboxInboundInput) validate() error {
+func (in *sandboxInboundInput) validate() error { return requiredString(in.From, "from") }
+
+// requiredString checks a required string of a body whose rules live in
+// httpapi rather than in a domain Validate: 422 "missing" when absent,
+// "string_type" when null.
+func requiredString(o agentphone.Opt[string], name string) error {
 	switch {
-	case !in.From.Set:
-		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{"from"}, Msg: "Field required", Type: "missing"}}}
-	case in.From.Null:
-		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{"from"}, Msg: "Input should be a valid string", Type: "string_type"}}}
+	case !o.Set:
+		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{name}, Msg: "Field required", Type: "missing"}}}
+	case o.Null:
+		return &agentphone.ValidationError{Fields: []agentphone.FieldError{{Loc: []any{name}, Msg: "Input should be a valid string", Type: "string_type"}}}
 	}
 	return nil
+}
+
+// decodeChecked decodes r's required body into dst as decode does, then
+// applies check to what decoded (decode runs check only to merge its errors
+// with type errors).
+func decodeChecked(r *http.Request, dst any, check func() error) error {
+	if err := decode(r, dst, bodyRequired, check); err != nil {
+		return err
+	}
+	return check()
 }
 
 // sandboxMessageJSON is a message as the sandbox routes answer it.
@@ -198,10 +213,7 @@ type sandboxMessageJSON struct {
 // if a phone had texted it, and posts agent.message to the webhook.
 func (s *Server) receiveSandboxMessage(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
 	var in sandboxInboundInput
-	if err := decode(r, &in, bodyRequired, in.validate); err != nil {
-		return err
-	}
-	if err := in.validate(); err != nil {
+	if err := decodeChecked(r, &in, in.validate); err != nil {
 		return err
 	}
 	m, err := s.messages.ReceiveSandbox(r.Context(), sc, r.PathValue("number_id"), agentphone.InboundInput{

@@ -267,16 +267,7 @@ func (s *Store) CountDeliveries(ctx context.Context, accountID string, since *ti
 	}
 	counts, err := scanRows(rows, func(rows *sql.Rows) (agentphone.DeliveryCount, error) {
 		var c agentphone.DeliveryCount
-		var h string
-		if err := rows.Scan(&c.EventType, &c.Status, &h, &c.N); err != nil {
-			return c, err
-		}
-		t, err := time.ParseInLocation(hourLayout, h, time.UTC)
-		if err != nil {
-			return c, fmt.Errorf("hour of creation: %w", err)
-		}
-		c.Hour = t
-		return c, nil
+		return c, rows.Scan(&c.EventType, &c.Status, periodCol{hourLayout, &c.Hour}, &c.N)
 	})
 	if err != nil {
 		return nil, wrap("count deliveries", err)

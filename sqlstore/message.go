@@ -203,7 +203,7 @@ func (s *Store) GetMessage(ctx context.Context, accountID, id string) (*agentpho
 	m := new(agentphone.Message)
 	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 AND account_id = $2`, id, accountID)
 	if err := scanOne(rows, err, messageDest(m)...); err != nil {
-		return nil, wrap("get message", notFound(err, "Message not found"))
+		return nil, wrap("get message", notFound(err, msgMessageNotFound))
 	}
 	return m, nil
 }
@@ -234,7 +234,7 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, accountID, id, status s
 	if n, err := res.RowsAffected(); err != nil {
 		return wrap("update message status", err)
 	} else if n == 0 {
-		return agentphone.Errorf(agentphone.KindNotFound, "Message not found")
+		return agentphone.Errorf(agentphone.KindNotFound, msgMessageNotFound)
 	}
 	return nil
 }
@@ -255,9 +255,7 @@ func (s *Store) historyTx(ctx context.Context, tx *sql.Tx, conversationID string
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs)
 	if msgs == nil {
 		msgs = []*agentphone.Message{}
 	}
@@ -320,7 +318,10 @@ func (s *Store) ListConversationMessages(ctx context.Context, accountID, convers
 	return msgs, more, wrap("list conversation messages", err)
 }
 
-const msgConversationNotFound = "Conversation not found"
+const (
+	msgConversationNotFound = "Conversation not found"
+	msgMessageNotFound      = "Message not found"
+)
 
 // GetConversation implements agentphone.Store.
 func (s *Store) GetConversation(ctx context.Context, accountID, id string) (*agentphone.Conversation, error) {

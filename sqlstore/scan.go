@@ -42,6 +42,31 @@ func toTime(src any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot scan %T into a time", src)
 }
 
+// periodCol scans the text of a UTC period computed in SQL (Dialect.HourUTC,
+// or a prefix of it) in layout, as the period's start.
+type periodCol struct {
+	layout string
+	p      *time.Time
+}
+
+func (c periodCol) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("cannot scan %T into a period", src)
+	}
+	t, err := time.ParseInLocation(c.layout, s, time.UTC)
+	if err != nil {
+		return fmt.Errorf("period: %w", err)
+	}
+	*c.p = t
+	return nil
+}
+
 // timeCol scans a NOT NULL time column, in UTC.
 type timeCol struct{ p *time.Time }
 

@@ -96,16 +96,7 @@ func (s *Store) CountUsage(ctx context.Context, accountID string, unit agentphon
 		}
 		rs, err := scanRows(rows, func(rows *sql.Rows) (row, error) {
 			var r row
-			var p string
-			if err := rows.Scan(&p, &r.n); err != nil {
-				return r, err
-			}
-			t, err := time.ParseInLocation(layout, p, time.UTC)
-			if err != nil {
-				return r, fmt.Errorf("period of creation: %w", err)
-			}
-			r.start = t
-			return r, nil
+			return r, rows.Scan(periodCol{layout, &r.start}, &r.n)
 		})
 		if err != nil {
 			return nil, wrap("count usage", err)

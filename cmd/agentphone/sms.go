@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,13 +39,6 @@ processes stored). Prints the stored message's id and conversation.`,
 			svc := &agentphone.MessageService{Store: store, Webhooks: &agentphone.WebhookService{Store: store}}
 			m, err := svc.ReceiveAt(ctx, to, agentphone.InboundInput{From: from, Body: args[0], MediaURLs: media})
 			if err != nil {
-				if ve := (*agentphone.ValidationError)(nil); errors.As(err, &ve) {
-					msgs := make([]string, len(ve.Fields))
-					for i, f := range ve.Fields {
-						msgs[i] = fmt.Sprintf("%v: %s", f.Loc, f.Msg)
-					}
-					return fmt.Errorf("sms simulate: %s", strings.Join(msgs, "; "))
-				}
 				return fmt.Errorf("sms simulate: %w", err)
 			}
 			_, err = fmt.Fprintf(io.Out, "%s %s → %s in %s\n", m.ID, m.From, m.To, m.ConversationID)

@@ -42,4 +42,6 @@ CREATE TABLE messages (
 CREATE INDEX messages_conversation ON messages (conversation_id, created_at DESC, id DESC);
 CREATE INDEX messages_number ON messages (number_id, created_at DESC, id DESC);
 CREATE INDEX messages_account ON messages (account_id, created_at);
-CREATE INDEX messages_provider_ref ON messages (provider_ref) WHERE provider_ref IS NOT NULL;
+-- Sends left queued by a process that died before the hand-over
+-- (MessageService.RecoverQueued, at start).
+CREATE INDEX messages_queued ON messages (created_at) WHERE status = 'queued';
