@@ -12,9 +12,10 @@ import (
 // success. An iMessage-capable provider will implement them behind the same
 // checks.
 
-// iMessageOnly is the error of an iMessage feature on number n.
-func iMessageOnly(feature string, n *Number) error {
-	return Errorf(KindBadRequest, "%s need iMessage; %s (provider %s) carries SMS/MMS only", feature, n.PhoneNumber, n.Provider)
+// iMessageOnly is the 400 of an iMessage feature, which needs what need
+// says, on number n, whose provider carries SMS/MMS only.
+func iMessageOnly(feature, need string, n *Number) error {
+	return Errorf(KindBadRequest, "%s need %s; %s (provider %s) carries SMS/MMS only", feature, need, n.PhoneNumber, n.Provider)
 }
 
 // React reacts to a message (spec §4.4).
@@ -48,7 +49,7 @@ func (s *MessageService) ConversationFeature(ctx context.Context, sc Scope, conv
 	if err != nil {
 		return err
 	}
-	return iMessageOnly(feature, n)
+	return iMessageOnly(feature, "iMessage", n)
 }
 
 // NumberFeature checks an iMessage feature of a number (contact cards).
@@ -57,7 +58,7 @@ func (s *MessageService) NumberFeature(ctx context.Context, sc Scope, numberID, 
 	if err != nil {
 		return err
 	}
-	return iMessageOnly(feature, n)
+	return iMessageOnly(feature, "iMessage", n)
 }
 
 // CheckCapabilities is GET /v1/contacts/capabilities (spec §6.4) for an

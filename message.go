@@ -441,9 +441,9 @@ func (s *MessageService) Send(ctx context.Context, sc Scope, in SendInput) (*Sen
 	}
 	switch {
 	case in.Recipients.HasValue():
-		return nil, capabilityError(n, "group messages (recipients)")
+		return nil, iMessageOnly("group messages (recipients)", "an iMessage-capable number", n)
 	case in.SendStyle.HasValue():
-		return nil, capabilityError(n, "message effects (send_style)")
+		return nil, iMessageOnly("message effects (send_style)", "an iMessage-capable number", n)
 	}
 	to, _ := NormalizePhone(in.ToNumber.Value) // valid: checked by Validate
 	if to == n.PhoneNumber {
@@ -576,11 +576,4 @@ func (s *MessageService) sender(ctx context.Context, sc Scope, in SendInput) (*N
 		return nil, Errorf(KindBadRequest, "Number %s is not attached to agent %s", n.PhoneNumber, in.AgentID.Value)
 	}
 	return n, nil
-}
-
-// capabilityError is the 400 of an iMessage feature on a number whose
-// provider cannot carry it.
-func capabilityError(n *Number, feature string) error {
-	return Errorf(KindBadRequest, "%s need an iMessage-capable number; %s (provider %s) carries SMS/MMS only",
-		feature, n.PhoneNumber, n.Provider)
 }

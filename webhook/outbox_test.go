@@ -537,17 +537,34 @@ func TestOutbox_SlowAttemptNotCutAtRescueAfter(t *testing.T) {
 	each(t, func(t *testing.T, be storetest.Backend) {
 		store := be.Open(t)
 		b := setupOn(t, store, newOutboxRescue(t, store, true, 500*time.Millisecond))
-		rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		firstAnswered := make(chan bool, 1) // whether the first request ran to its answer
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-time.After(1500 * time.Millisecond):
 				w.WriteHeader(http.StatusOK)
+				if n == 1 {
+					firstAnswered <- true
+				}
 			case <-r.Context().Done():
+				if n == 1 {
+					firstAnswered <- false
+				}
 			}
 		})
 		b.hook(t, nil, rc.URL, 0)
 		got := b.wait(t, b.emit(t, nil).ID)
 		if got.Status != agentphone.DeliverySuccess || got.AttemptCount != 1 {
 			t.Fatalf("delivery %+v, want success on attempt 1", got)
+		}
+		// The first attempt began first and ends first unless cut short: by
+		// the time an outcome is recorded, it has answered.
+		select {
+		case answered := <-firstAnswered:
+			if !answered {
+				t.Fatal("the first attempt was cut short at the end of its lease")
+			}
+		default:
+			t.Fatal("an outcome was recorded before the first attempt ended")
 		}
 	})
 }
