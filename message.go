@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -55,6 +57,10 @@ type Message struct {
 	ReplyToID      *string // reply_to_message_id, as sent
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Outbound messages only: the hand-overs to the carrier made so far,
+	// and, while queued, when the send queue is to make the next one.
+	SendAttempts  int
+	NextAttemptAt *time.Time
 }
 
 // Conversation is the thread between one of the account's numbers and one
@@ -113,7 +119,15 @@ type MessageService struct {
 	Webhooks *WebhookService
 	// Senders carry outbound messages, by number provider name (Number.Provider).
 	Senders map[string]MessageSender
-	Logger  *slog.Logger // nil: errors after the response are not logged
+	// SendRetry are the delays before hand-overs 2, 3, … of a message its
+	// carrier could not take for a temporary reason (TemporaryError);
+	// after the last, the message fails. Nil: no retries.
+	SendRetry []time.Duration
+	// SendLease is how long a hand-over may take before the send queue
+	// takes it for lost with its process and makes it again; it must
+	// exceed the carriers' request time-outs. 0: DefaultSendLease.
+	SendLease time.Duration
+	Logger    *slog.Logger // nil: errors after the response are not logged
 }
 
 // Receive stores a message that arrived on number n from in.From, in its
@@ -345,6 +359,22 @@ func (s *MessageService) ReceiveAt(ctx context.Context, to string, in InboundInp
 	return s.Receive(ctx, n, in)
 }
 
+// CarrierStatus records a status that the carrier of outbound message id
+// reported later (a status callback): status is MessageSent,
+// MessageDelivered or MessageFailed, with the carrier's reason for failed.
+// ref is the carrier's id of the message; a message whose recorded ref is
+// another is not touched. Statuses only move forward (queued, sent, then
+// delivered or failed), so a late or repeated callback changes nothing.
+// Not-found when no outbound message id exists or its ref differs.
+func (s *MessageService) CarrierStatus(ctx context.Context, id, ref, status string, reason *string) error {
+	switch status {
+	case MessageSent, MessageDelivered, MessageFailed:
+	default:
+		return Errorf(KindBadRequest, "Message status %q is not sent, delivered or failed", status)
+	}
+	return s.Store.UpdateCarrierStatus(ctx, id, ref, status, reason)
+}
+
 // MessageSender hands outbound messages to a carrier. A number's provider
 // (Number.Provider) names the sender that carries its messages.
 type MessageSender interface {
@@ -353,6 +383,19 @@ type MessageSender interface {
 	// carrier refused it, and its text is the reason shown on the message.
 	SendMessage(ctx context.Context, n *Number, m *Message) (SentMessage, error)
 }
+
+// TemporaryError is a carrier failure that may pass: rate limiting, an
+// outage, a network error. A MessageSender returns one (wrapping the cause)
+// when the same message may be accepted later; the message then stays
+// queued and is tried again on the send retry schedule. Any other error
+// fails the message for good, with the error's text as the reason.
+type TemporaryError struct{ Err error }
+
+func (e *TemporaryError) Error() string { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary wraps err in a *TemporaryError.
+func Temporary(err error) error { return &TemporaryError{Err: err} }
 
 // SentMessage is a carrier's answer to SendMessage.
 type SentMessage struct {
@@ -456,6 +499,10 @@ func (s *MessageService) Send(ctx context.Context, sc Scope, in SendInput) (*Sen
 		Direction: DirectionOutbound, From: n.PhoneNumber, To: to, Body: in.Body.Value, MediaURLs: media,
 		Channel: ChannelSMS, Status: MessageQueued, CreatedAt: now, UpdatedAt: now,
 	}
+	// Handed over below; if this process dies first, the send queue does
+	// it when the lease ends.
+	due := now.Add(s.lease())
+	m.NextAttemptAt = &due
 	if len(media) > 0 {
 		m.Channel = ChannelMMS
 	}
@@ -473,57 +520,137 @@ func (s *MessageService) Send(ctx context.Context, sc Scope, in SendInput) (*Sen
 	return out, nil
 }
 
+// Send queue defaults.
+const (
+	// DefaultSendLease is MessageService.SendLease's default.
+	DefaultSendLease = time.Minute
+	// sendBatch is how many due messages the send queue claims at once,
+	// and sendWorkers how many it hands over at once.
+	sendBatch   = 100
+	sendWorkers = 16
+	// sendPoll is how often the send queue looks for due messages.
+	sendPoll = time.Second
+)
+
+// DefaultSendRetry is the usual MessageService.SendRetry: six hand-overs
+// over about 43 minutes.
+var DefaultSendRetry = []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+
+// lease is s.SendLease or its default.
+func (s *MessageService) lease() time.Duration { return cmp.Or(s.SendLease, DefaultSendLease) }
+
 // handOver gives stored message m to its number's carrier and records the
-// answer: the carrier's id and status, or failed with the reason.
+// answer: the carrier's id and status; or, for a temporary failure with
+// retries left, the time of the next hand-over (the message stays queued);
+// or failed with the reason.
 func (s *MessageService) handOver(ctx context.Context, n *Number, m *Message) {
-	status, reason, ref := MessageFailed, (*string)(nil), (*string)(nil)
+	attempt := m.SendAttempts + 1
+	var res SentMessage
+	var err error
 	if sender := s.Senders[n.Provider]; sender == nil {
-		r := fmt.Sprintf("provider %q of number %s cannot send messages on this server", n.Provider, n.PhoneNumber)
-		reason = &r
-	} else if res, err := sender.SendMessage(ctx, n, m); err != nil {
-		r := err.Error()
-		reason = &r
+		err = fmt.Errorf("provider %q of number %s cannot send messages on this server", n.Provider, n.PhoneNumber)
 	} else {
-		status = cmp.Or(res.Status, MessageSent)
-		if res.ProviderRef != "" {
-			ref = &res.ProviderRef
-		}
+		res, err = sender.SendMessage(ctx, n, m)
 	}
-	if err := s.Store.UpdateMessageStatus(ctx, m.AccountID, m.ID, status, reason, ref); err != nil {
-		// The message stays queued; the error is the caller's to log.
-		if s.Logger != nil {
-			s.Logger.ErrorContext(ctx, "recording a message's status failed", "message_id", m.ID, "err", err)
+	var temp *TemporaryError
+	if errors.As(err, &temp) && attempt <= len(s.SendRetry) {
+		next := Now().Add(s.SendRetry[attempt-1])
+		s.log().WarnContext(ctx, "the carrier cannot take a message now; it stays queued", "message_id", m.ID,
+			"attempt", attempt, "next_attempt_at", next, "err", err)
+		if err := s.Store.RescheduleMessage(ctx, m.ID, attempt, next); err != nil {
+			// It is tried again when its lease ends.
+			s.log().ErrorContext(ctx, "rescheduling a message failed", "message_id", m.ID, "err", err)
+			return
 		}
+		m.SendAttempts, m.NextAttemptAt = attempt, &next
 		return
 	}
-	m.Status, m.ErrorMessage, m.ProviderRef = status, reason, ref
+	status, reason, ref := cmp.Or(res.Status, MessageSent), (*string)(nil), (*string)(nil)
+	if err != nil {
+		r := err.Error()
+		if temp != nil && attempt > 1 {
+			r = fmt.Sprintf("%s (gave up after %d attempts)", r, attempt)
+		}
+		status, reason = MessageFailed, &r
+	} else if res.ProviderRef != "" {
+		ref = &res.ProviderRef
+	}
+	if err := s.Store.UpdateMessageStatus(ctx, m.ID, status, attempt, reason, ref); err != nil {
+		// The message stays queued and is handed over again when its
+		// lease ends.
+		s.log().ErrorContext(ctx, "recording a message's status failed", "message_id", m.ID, "err", err)
+		return
+	}
+	m.Status, m.ErrorMessage, m.ProviderRef, m.SendAttempts, m.NextAttemptAt = status, reason, ref, attempt, nil
 }
 
-// RecoverQueued hands to their carriers the outbound messages still queued
-// that were created before before (at start: before the process began), as
-// Send would have after its commit; the process that stored them died
-// first. A message the carrier had accepted just before that death is sent
-// twice: at least once, as webhooks are. Returns how many it handed over.
-func (s *MessageService) RecoverQueued(ctx context.Context, before time.Time) (int, error) {
-	const batch = 100
+// log is s.Logger, or a logger that discards.
+func (s *MessageService) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// RunSendQueue hands queued messages to their carriers when they are due,
+// until ctx ends: retries after temporary failures, and first hand-overs
+// that never happened because the process that stored the message died
+// (after SendLease). Messages that earlier runs left queued were in
+// flight in processes now gone: those due by startedAt plus the lease go
+// out at once. Only one server process may run the queue of a database at
+// a time for that to hold; a second one would resend messages the first
+// is handing over at the moment it starts.
+func (s *MessageService) RunSendQueue(ctx context.Context, startedAt time.Time) {
+	tick := time.NewTicker(sendPoll)
+	defer tick.Stop()
+	due := startedAt.Add(s.lease() - time.Millisecond)
+	for {
+		if _, err := s.SendDue(ctx, due); err != nil && ctx.Err() == nil {
+			s.log().ErrorContext(ctx, "sending due messages failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		due = Now()
+	}
+}
+
+// SendDue hands to their carriers the queued messages due by now, up to
+// sendWorkers at a time, and returns how many it handed over. Hand-overs
+// under way when ctx ends are finished before it returns (cut short, a
+// carrier's answer would be lost and the message sent twice); the others
+// stay claimed until their lease ends.
+func (s *MessageService) SendDue(ctx context.Context, now time.Time) (int, error) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, sendWorkers)
+	work := context.WithoutCancel(ctx)
 	total := 0
 	for {
-		msgs, err := s.Store.ListQueuedMessages(ctx, before, batch)
+		msgs, err := s.Store.ClaimDueMessages(ctx, now, Now().Add(s.lease()), sendBatch)
 		if err != nil {
 			return total, err
 		}
 		for _, m := range msgs {
-			n, err := s.Store.GetNumber(ctx, m.AccountID, m.NumberID)
-			if err != nil {
-				return total, err
-			}
-			s.handOver(ctx, n, m)
-			if m.Status == MessageQueued { // its status could not be recorded: stop, lest it loop
-				return total, fmt.Errorf("recover queued message %s: status not recorded", m.ID)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return total, ctx.Err()
 			}
 			total++
+			wg.Go(func() {
+				defer func() { <-sem }()
+				n, err := s.Store.GetNumber(work, m.AccountID, m.NumberID)
+				if err != nil {
+					s.log().ErrorContext(work, "reading a queued message's number failed", "message_id", m.ID, "err", err)
+					return
+				}
+				s.handOver(work, n, m)
+			})
 		}
-		if len(msgs) < batch {
+		if len(msgs) < sendBatch {
 			return total, nil
 		}
 	}

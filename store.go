@@ -137,20 +137,33 @@ type Store interface {
 	// then page without gaps). Returns the conversation.
 	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
 		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
-	// ListQueuedMessages lists outbound messages of every account still
-	// queued (never handed to their carrier, e.g. the process died first)
-	// and created before before, oldest first, at most limit.
-	ListQueuedMessages(ctx context.Context, before time.Time, limit int) ([]*Message, error)
+	// ClaimDueMessages claims, for a hand-over to their carrier, up to
+	// limit queued outbound messages of every account whose next attempt
+	// is due by now: it moves their NextAttemptAt to leaseEnd (when, if
+	// their status is still queued, they are taken for lost and claimed
+	// again) and returns them.
+	ClaimDueMessages(ctx context.Context, now, leaseEnd time.Time, limit int) ([]*Message, error)
+	// RescheduleMessage records, while message id is still queued, that
+	// attempts hand-overs were made and when the next one is due.
+	RescheduleMessage(ctx context.Context, id string, attempts int, next time.Time) error
 	// GetMessage returns a message of the account.
 	GetMessage(ctx context.Context, accountID, id string) (*Message, error)
 	// CreateOutboundMessage stores outbound message m in its conversation
 	// (of m.NumberID and m.To) in one transaction, its time adjusted as
 	// ReceiveMessage does. Returns the conversation.
 	CreateOutboundMessage(ctx context.Context, m *Message) (*Conversation, error)
-	// UpdateMessageStatus sets a message's status and error (nil: none),
-	// and its carrier id when providerRef is not nil. Not-found when there
-	// is none.
-	UpdateMessageStatus(ctx context.Context, accountID, id, status string, errorMessage, providerRef *string) error
+	// UpdateMessageStatus records the outcome of the attempts-th
+	// hand-over of outbound message id to its carrier: its status (sent,
+	// delivered or failed) and error (nil: none), and its carrier id when
+	// providerRef is not nil. Statuses only move forward (queued, sent, then
+	// delivered or failed): an update that would move one back changes
+	// nothing and is not an error. Not-found when there is no such message.
+	UpdateMessageStatus(ctx context.Context, id, status string, attempts int, errorMessage, providerRef *string) error
+	// UpdateCarrierStatus records a status the carrier reported later for
+	// outbound message id, whose carrier id is ref, with UpdateMessageStatus's
+	// forward-only rule. Not-found when there is no such message or its
+	// recorded carrier id is another.
+	UpdateCarrierStatus(ctx context.Context, id, ref, status string, reason *string) error
 	// ListNumberMessages lists a number's messages within the cursor's
 	// bounds, newest first: the newest ones, or, with only After, the
 	// oldest after it (so that paging forward leaves no gap); hasMore when

@@ -299,11 +299,12 @@ func (c *sentTo) SendMessage(_ context.Context, _ *agentphone.Number, m *agentph
 	return agentphone.SentMessage{ProviderRef: "ref-" + m.ID, Status: agentphone.MessageSent}, nil
 }
 
-// TestRecoverQueued: messages stored queued but never handed to their
-// carrier (the process died in between) are handed over by RecoverQueued,
-// once, and only those created before its cut-off; a carrier's refusal is
-// recorded as failed with its reason.
-func TestRecoverQueued(t *testing.T) {
+// TestSendQueue: the send queue hands over messages whose first hand-over
+// was lost with their process once their lease ends, once each; retries
+// temporary refusals on the schedule and then fails the message with the
+// reason; fails it at once on a permanent refusal; and carrier status
+// callbacks only move a status forward.
+func TestSendQueue(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
@@ -313,47 +314,113 @@ func TestRecoverQueued(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		queued := func(to string) *agentphone.Message {
+		const lease = time.Minute
+		queued := func(to string, due time.Time) *agentphone.Message {
 			now := agentphone.Now()
 			m := &agentphone.Message{
 				ID: agentphone.NewID(agentphone.PrefixMessage), AccountID: e.accountID, NumberID: n.ID,
 				Direction: agentphone.DirectionOutbound, From: n.PhoneNumber, To: to, Body: "left behind", MediaURLs: []string{},
 				Channel: agentphone.ChannelSMS, Status: agentphone.MessageQueued, CreatedAt: now, UpdatedAt: now,
+				NextAttemptAt: &due,
 			}
 			if _, err := e.store.CreateOutboundMessage(ctx, m); err != nil {
 				t.Fatal(err)
 			}
 			return m
 		}
-		m1, m2 := queued("+14155550101"), queued("+14155550102")
-		cut := agentphone.Now().Add(time.Second) // m1 and m2 are before it (their times may move by milliseconds)
 		carrier := &sentTo{}
-		svc := &agentphone.MessageService{Store: e.store, Senders: map[string]agentphone.MessageSender{"sandbox": carrier}}
-		if got, err := svc.RecoverQueued(ctx, cut); err != nil || got != 2 {
-			t.Fatalf("RecoverQueued = %d, %v; want 2", got, err)
-		}
-		if !slices.Equal(carrier.sent, []string{m1.ID, m2.ID}) {
-			t.Fatalf("carrier got %v, want %s, %s", carrier.sent, m1.ID, m2.ID)
-		}
-		for _, id := range []string{m1.ID, m2.ID} {
+		svc := &agentphone.MessageService{Store: e.store, Senders: map[string]agentphone.MessageSender{"sandbox": carrier},
+			SendRetry: []time.Duration{10 * time.Second, 30 * time.Second}, SendLease: lease}
+		get := func(id string) *agentphone.Message {
+			t.Helper()
 			m, err := e.store.GetMessage(ctx, e.accountID, id)
-			if err != nil || m.Status != agentphone.MessageSent || m.ProviderRef == nil || *m.ProviderRef != "ref-"+id {
-				t.Fatalf("message %s after recovery: %+v, %v", id, m, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		sendDue := func(now time.Time, want int) {
+			t.Helper()
+			if got, err := svc.SendDue(ctx, now); err != nil || got != want {
+				t.Fatalf("SendDue(now%+v) = %d, %v; want %d", now.Sub(agentphone.Now()).Round(time.Second), got, err, want)
 			}
 		}
-		// Nothing left: a second pass sends nothing again.
-		if got, err := svc.RecoverQueued(ctx, cut); err != nil || got != 0 || len(carrier.sent) != 2 {
-			t.Fatalf("second RecoverQueued = %d, %v; carrier got %v", got, err, carrier.sent)
+
+		// Stored by Send in a process that died before the hand-over.
+		m1 := queued("+14155550101", agentphone.Now().Add(lease))
+		m2 := queued("+14155550102", agentphone.Now().Add(lease))
+		sendDue(agentphone.Now(), 0) // their lease is not over: a live process may be handing them over
+		sendDue(agentphone.Now().Add(lease+time.Second), 2)
+		if !slices.Equal(carrier.sent, []string{m1.ID, m2.ID}) && !slices.Equal(carrier.sent, []string{m2.ID, m1.ID}) {
+			t.Fatalf("carrier got %v, want %s and %s", carrier.sent, m1.ID, m2.ID)
 		}
-		// A refusal is recorded with its reason.
-		m3 := queued("+14155550103")
+		for _, id := range []string{m1.ID, m2.ID} {
+			if m := get(id); m.Status != agentphone.MessageSent || m.ProviderRef == nil || *m.ProviderRef != "ref-"+id ||
+				m.SendAttempts != 1 || m.NextAttemptAt != nil {
+				t.Fatalf("message %s after its hand-over: %+v", id, m)
+			}
+		}
+		sendDue(agentphone.Now().Add(time.Hour), 0) // nothing is sent twice
+
+		// A temporary refusal keeps the message queued until the schedule
+		// runs out, then fails it with the reason.
+		carrier.fail = agentphone.Temporary(errors.New("rate limited"))
+		m3 := queued("+14155550103", agentphone.Now())
+		sendDue(agentphone.Now(), 1)
+		if m := get(m3.ID); m.Status != agentphone.MessageQueued || m.SendAttempts != 1 || m.NextAttemptAt == nil ||
+			m.NextAttemptAt.Sub(agentphone.Now()) < 9*time.Second || m.NextAttemptAt.Sub(agentphone.Now()) > 10*time.Second {
+			t.Fatalf("message after a temporary refusal: %+v", m)
+		}
+		sendDue(agentphone.Now(), 0)
+		sendDue(agentphone.Now().Add(11*time.Second), 1)
+		if m := get(m3.ID); m.Status != agentphone.MessageQueued || m.SendAttempts != 2 {
+			t.Fatalf("message after a second temporary refusal: %+v", m)
+		}
+		sendDue(agentphone.Now().Add(31*time.Second), 1)
+		if m := get(m3.ID); m.Status != agentphone.MessageFailed || m.SendAttempts != 3 || m.NextAttemptAt != nil ||
+			m.ErrorMessage == nil || *m.ErrorMessage != "rate limited (gave up after 3 attempts)" {
+			t.Fatalf("message after the last retry: %+v", m)
+		}
+		// One temporary refusal, then the carrier takes it.
+		m4 := queued("+14155550104", agentphone.Now())
+		sendDue(agentphone.Now(), 1)
+		carrier.fail = nil
+		sendDue(agentphone.Now().Add(11*time.Second), 1)
+		if m := get(m4.ID); m.Status != agentphone.MessageSent || m.SendAttempts != 2 || m.ErrorMessage != nil {
+			t.Fatalf("message sent on its retry: %+v", m)
+		}
+		// A permanent refusal fails the message at once.
 		carrier.fail = errors.New("carrier says no")
-		if got, err := svc.RecoverQueued(ctx, agentphone.Now().Add(time.Second)); err != nil || got != 1 {
-			t.Fatalf("RecoverQueued with a refusing carrier = %d, %v", got, err)
+		m5 := queued("+14155550105", agentphone.Now())
+		sendDue(agentphone.Now(), 1)
+		if m := get(m5.ID); m.Status != agentphone.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != "carrier says no" {
+			t.Fatalf("refused message: %+v", m)
 		}
-		m, err := e.store.GetMessage(ctx, e.accountID, m3.ID)
-		if err != nil || m.Status != agentphone.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != "carrier says no" {
-			t.Fatalf("refused message: %+v, %v", m, err)
+
+		// Status callbacks: forward only, and only for the right carrier id.
+		if err := svc.CarrierStatus(ctx, m1.ID, "ref-"+m1.ID, agentphone.MessageDelivered, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.CarrierStatus(ctx, m1.ID, "ref-"+m1.ID, agentphone.MessageSent, nil); err != nil {
+			t.Fatalf("a late sent callback: %v", err)
+		}
+		if m := get(m1.ID); m.Status != agentphone.MessageDelivered {
+			t.Fatalf("delivered message after a late sent callback: %+v", m)
+		}
+		reason := "Twilio error 30006: Landline or unreachable carrier"
+		if err := svc.CarrierStatus(ctx, m2.ID, "ref-"+m2.ID, agentphone.MessageFailed, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if m := get(m2.ID); m.Status != agentphone.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != reason {
+			t.Fatalf("undelivered message: %+v", m)
+		}
+		for _, c := range []struct{ id, ref string }{{m1.ID, "ref-other"}, {"msg_nope", "ref-x"}} {
+			if err := svc.CarrierStatus(ctx, c.id, c.ref, agentphone.MessageDelivered, nil); agentphone.ErrorKind(err) != agentphone.KindNotFound {
+				t.Fatalf("CarrierStatus(%s, %s) = %v, want not found", c.id, c.ref, err)
+			}
+		}
+		if err := svc.CarrierStatus(ctx, m1.ID, "ref-"+m1.ID, "read", nil); agentphone.ErrorKind(err) != agentphone.KindBadRequest {
+			t.Fatalf("CarrierStatus with status read = %v", err)
 		}
 	})
 }

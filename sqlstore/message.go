@@ -39,13 +39,15 @@ func scanConversation(rows *sql.Rows) (*agentphone.Conversation, error) {
 }
 
 const messageCols = `id, account_id, conversation_id, number_id, agent_id, direction, from_number, to_number, body,
-	media_urls, channel, status, error_message, provider_ref, reply_to_message_id, created_at, updated_at`
+	media_urls, channel, status, error_message, provider_ref, reply_to_message_id, created_at, updated_at,
+	send_attempts, next_attempt_at`
 
 func messageDest(m *agentphone.Message) []any {
 	return []any{
 		&m.ID, &m.AccountID, &m.ConversationID, &m.NumberID, nullStringCol{&m.AgentID}, &m.Direction, &m.From, &m.To,
 		&m.Body, stringsCol{&m.MediaURLs}, &m.Channel, &m.Status, nullStringCol{&m.ErrorMessage},
 		nullStringCol{&m.ProviderRef}, nullStringCol{&m.ReplyToID}, timeCol{&m.CreatedAt}, timeCol{&m.UpdatedAt},
+		&m.SendAttempts, nullTimeCol{&m.NextAttemptAt},
 	}
 }
 
@@ -176,26 +178,42 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 		media = []byte("[]")
 	}
 	_, err = s.txExec(ctx, tx, `INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		m.ID, m.AccountID, m.ConversationID, m.NumberID, dbNullString(m.AgentID), m.Direction, m.From, m.To,
 		m.Body, string(media), m.Channel, m.Status, dbNullText(m.ErrorMessage), dbNullString(m.ProviderRef),
-		dbNullString(m.ReplyToID), m.CreatedAt, dbTime(m.UpdatedAt))
+		dbNullString(m.ReplyToID), m.CreatedAt, dbTime(m.UpdatedAt), m.SendAttempts, dbNullTime(m.NextAttemptAt))
 	if err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	return conv, nil
 }
 
-// ListQueuedMessages implements agentphone.Store.
-func (s *Store) ListQueuedMessages(ctx context.Context, before time.Time, limit int) ([]*agentphone.Message, error) {
-	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE status = 'queued' AND direction = 'outbound' AND created_at < $1
-		ORDER BY created_at, id LIMIT $2`, dbTimeCeil(before), limit)
-	if err != nil {
-		return nil, wrap("list queued messages", err)
+// ClaimDueMessages implements agentphone.Store.
+func (s *Store) ClaimDueMessages(ctx context.Context, now, leaseEnd time.Time, limit int) ([]*agentphone.Message, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	msgs, err := scanRows(rows, scanMessage)
-	return msgs, wrap("list queued messages", err)
+	q := `UPDATE messages SET next_attempt_at = $1
+		WHERE id IN (SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= $2
+			ORDER BY next_attempt_at LIMIT ` + strconv.Itoa(limit) + s.d.SkipLocked + `)
+		RETURNING ` + messageCols
+	var out []*agentphone.Message
+	err := s.writeRows(ctx, q, []any{dbTime(leaseEnd), dbTime(now)}, func(rows *sql.Rows) error {
+		m, err := scanMessage(rows)
+		out = append(out, m)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim due messages", err)
+	}
+	return out, nil
+}
+
+// RescheduleMessage implements agentphone.Store.
+func (s *Store) RescheduleMessage(ctx context.Context, id string, attempts int, next time.Time) error {
+	_, err := s.exec(ctx, `UPDATE messages SET send_attempts = $1, next_attempt_at = $2, updated_at = $3
+		WHERE id = $4 AND status = 'queued'`, attempts, dbTime(next), dbTime(agentphone.Now()), id)
+	return wrap("reschedule message", err)
 }
 
 // GetMessage implements agentphone.Store.
@@ -222,18 +240,52 @@ func (s *Store) CreateOutboundMessage(ctx context.Context, m *agentphone.Message
 	return conv, nil
 }
 
-// UpdateMessageStatus implements agentphone.Store.
-func (s *Store) UpdateMessageStatus(ctx context.Context, accountID, id, status string, errorMessage, providerRef *string) error {
-	res, err := s.exec(ctx, `UPDATE messages SET status = $1, error_message = $2,
-			provider_ref = COALESCE($3, provider_ref), updated_at = $4
-		WHERE id = $5 AND account_id = $6`,
-		status, dbNullText(errorMessage), dbNullString(providerRef), dbTime(agentphone.Now()), id, accountID)
-	if err != nil {
-		return wrap("update message status", err)
+// earlierStatuses lists, as SQL, the statuses an outbound message may move
+// to status from: statuses only move forward (queued, sent, then delivered
+// or failed).
+func earlierStatuses(status string) string {
+	if status == agentphone.MessageSent {
+		return `('queued')`
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("update message status", err)
-	} else if n == 0 {
+	return `('queued', 'sent')`
+}
+
+// UpdateMessageStatus implements agentphone.Store.
+func (s *Store) UpdateMessageStatus(ctx context.Context, id, status string, attempts int, errorMessage, providerRef *string) error {
+	res, err := s.exec(ctx, `UPDATE messages SET status = $1, error_message = $2,
+			provider_ref = COALESCE($3, provider_ref), send_attempts = $4, next_attempt_at = NULL, updated_at = $5
+		WHERE id = $6 AND status IN `+earlierStatuses(status),
+		status, dbNullText(errorMessage), dbNullString(providerRef), attempts, dbTime(agentphone.Now()), id)
+	return s.checkStatusUpdate(ctx, "update message status", res, err, id, nil)
+}
+
+// UpdateCarrierStatus implements agentphone.Store.
+func (s *Store) UpdateCarrierStatus(ctx context.Context, id, ref, status string, reason *string) error {
+	res, err := s.exec(ctx, `UPDATE messages SET status = $1, error_message = $2, provider_ref = $3,
+			next_attempt_at = NULL, updated_at = $4
+		WHERE id = $5 AND direction = 'outbound' AND (provider_ref IS NULL OR provider_ref = $3)
+			AND status IN `+earlierStatuses(status),
+		status, dbNullText(reason), ref, dbTime(agentphone.Now()), id)
+	return s.checkStatusUpdate(ctx, "update carrier status", res, err, id, &ref)
+}
+
+// checkStatusUpdate tells apart, after a status update of outbound message
+// id that changed no row, a message whose status is already further on
+// (nil: the update was stale) from a missing one, or one whose carrier id
+// is not ref when ref is not nil (not-found).
+func (s *Store) checkStatusUpdate(ctx context.Context, op string, res sql.Result, err error, id string, ref *string) error {
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return wrap(op, err)
+	}
+	var got *string
+	rows, err := s.query(ctx, `SELECT provider_ref FROM messages WHERE id = $1 AND direction = 'outbound'`, id)
+	if err := scanOne(rows, err, nullStringCol{&got}); err != nil {
+		return wrap(op, notFound(err, msgMessageNotFound))
+	}
+	if ref != nil && got != nil && *got != *ref {
 		return agentphone.Errorf(agentphone.KindNotFound, msgMessageNotFound)
 	}
 	return nil

@@ -278,3 +278,67 @@ func uniq(s []string) []string {
 	slices.Sort(c)
 	return slices.Compact(c)
 }
+
+// testMessageClaimRace: claims of due messages running at once hand out
+// each queued message once, and none that is not due yet.
+func testMessageClaimRace(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	n := newNumber(t, s, acct.ID, "+14155550100")
+	now := agentphone.Now()
+	const due = 150
+	for i := range due + 10 {
+		at := now.Add(-time.Second)
+		if i >= due {
+			at = now.Add(time.Minute)
+		}
+		m := &agentphone.Message{
+			ID: agentphone.NewID(agentphone.PrefixMessage), AccountID: acct.ID, NumberID: n.ID,
+			Direction: agentphone.DirectionOutbound, From: n.PhoneNumber, To: fmt.Sprintf("+1415555%04d", 1000+i%7),
+			Body: "hi", MediaURLs: []string{}, Channel: agentphone.ChannelSMS, Status: agentphone.MessageQueued,
+			CreatedAt: now, UpdatedAt: now, NextAttemptAt: &at,
+		}
+		if _, err := s.CreateOutboundMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				got, err := s.ClaimDueMessages(ctx, now, now.Add(time.Hour), 7)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					seen[m.ID]++
+					if m.NextAttemptAt == nil || !m.NextAttemptAt.Equal(now.Add(time.Hour).Truncate(time.Microsecond)) {
+						t.Errorf("claimed message %s due at %v, want the lease's end", m.ID, m.NextAttemptAt)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != due {
+		t.Errorf("%d messages claimed, want the %d due", len(seen), due)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("message %s claimed %d times", id, k)
+		}
+	}
+}

@@ -179,6 +179,7 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"ReceiveMessage", testReceiveMessage},
 		{"MessagesOutliveAgentAndNumber", testMessagesOutliveAgentAndNumber},
 		{"MessageCursors", testMessageCursors},
+		{"MessageClaimRace", testMessageClaimRace},
 		{"ContactRoundTrip", testContactRoundTrip},
 		{"UpdateContact", testUpdateContact},
 		{"ContactUnique", testContactUnique},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/webhook"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	WebhookRetrySchedule string        // delays before delivery attempts 2…, comma-separated durations
 	WebhookWorkers       int           // deliveries attempted at once
 	WebhookRescueAfter   time.Duration // how long after its attempt began a delivery cut off by a crash is attempted again
+	MessageRetrySchedule string        // delays before hand-overs 2… of a message its carrier could not take yet
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -66,6 +68,9 @@ func serveSettings(c *Config) []setting {
 		}},
 		{"webhook-rescue-after", "AGENTPHONE_WEBHOOK_RESCUE_AFTER", "a webhook delivery in flight when the process died is attempted again this long after its attempt began; must exceed the largest webhook timeout (at most 120 s), or slow receivers get duplicates: a live attempt that takes longer is taken for lost and made again alongside", func(fs *pflag.FlagSet, n, u string) {
 			fs.DurationVar(&c.WebhookRescueAfter, n, webhook.DefaultRescueAfter, u)
+		}},
+		{"message-retry-schedule", "AGENTPHONE_MESSAGE_RETRY_SCHEDULE", "delays before hand-overs 2, 3, … of an outbound message its carrier could not take yet (rate limit, outage), comma-separated; then it fails (\"\" = no retries)", func(fs *pflag.FlagSet, n, u string) {
+			fs.StringVar(&c.MessageRetrySchedule, n, webhook.Schedule(agentphone.DefaultSendRetry).String(), u)
 		}},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}

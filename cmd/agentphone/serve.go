@@ -53,12 +53,17 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	if err != nil {
 		return fmt.Errorf("--webhook-retry-schedule (AGENTPHONE_WEBHOOK_RETRY_SCHEDULE): %w", err)
 	}
+	sendRetry, err := webhook.ParseSchedule(cfg.MessageRetrySchedule)
+	if err != nil {
+		return fmt.Errorf("--message-retry-schedule (AGENTPHONE_MESSAGE_RETRY_SCHEDULE): %w", err)
+	}
 	if cfg.WebhookWorkers < 1 {
 		return fmt.Errorf("--webhook-workers (AGENTPHONE_WEBHOOK_WORKERS) is %d: want at least 1", cfg.WebhookWorkers)
 	}
 	if cfg.WebhookRescueAfter <= 0 {
 		return fmt.Errorf("--webhook-rescue-after (AGENTPHONE_WEBHOOK_RESCUE_AFTER) is %s: want a positive duration, more than the largest webhook timeout (e.g. 3m)", cfg.WebhookRescueAfter)
 	}
+	startedAt := time.Now()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -124,21 +129,12 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	voices := espeak.Catalog{}
 	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
-	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, Logger: logger}
+	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, SendRetry: sendRetry, Logger: logger}
 	// The sandbox carrier delivers texts between this server's numbers.
 	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
-	// Messages a previous run stored but never handed to their carrier
-	// (it died in between) go out now.
-	startedAt := time.Now()
-	background.Go(func() {
-		n, err := messages.RecoverQueued(bgCtx, startedAt)
-		switch {
-		case err != nil && bgCtx.Err() == nil:
-			logger.Error("sending the messages left queued by the previous run failed", "err", err, "sent", n)
-		case n > 0:
-			logger.Info("sent the messages left queued by the previous run", "messages", n)
-		}
-	})
+	// The send queue retries what carriers could not take yet and sends
+	// what a previous run stored but never handed over (it died first).
+	background.Go(func() { messages.RunSendQueue(bgCtx, startedAt) })
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
