@@ -2,7 +2,7 @@ package agentphone
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -72,11 +72,17 @@ type NumberProvider interface {
 	// Search lists numbers available for purchase, best matches first.
 	// An empty result is not an error.
 	Search(ctx context.Context, q NumberQuery) ([]AvailableNumber, error)
-	// Purchase buys n; it fails if n was taken in the meantime.
+	// Purchase buys n. When n was taken in the meantime, the error wraps
+	// ErrNumberTaken (and the next candidate is tried); any other error
+	// ends the purchase.
 	Purchase(ctx context.Context, n AvailableNumber) (ProvisionedNumber, error)
 	// Release gives a number back to the provider.
 	Release(ctx context.Context, n *Number) error
 }
+
+// ErrNumberTaken is wrapped by a NumberProvider's Purchase error when the
+// number was sold to someone else between search and purchase.
+var ErrNumberTaken = errors.New("the number is no longer available")
 
 // NumberInput is the body of POST /v1/numbers.
 type NumberInput struct {
@@ -87,8 +93,12 @@ type NumberInput struct {
 
 // NumberService provisions, lists and releases numbers.
 type NumberService struct {
-	Store    Store
+	Store Store
+	// Provider sells new numbers. Others are providers of numbers bought
+	// before (under another configuration), through which they are
+	// released.
 	Provider NumberProvider
+	Others   []NumberProvider
 	Logger   *slog.Logger
 	// MaxNumbersPerAccount caps the active numbers of one (sub-)account; 0
 	// means no cap.
@@ -132,9 +142,12 @@ func (s *NumberService) Create(ctx context.Context, sc Scope, in NumberInput) (*
 	}
 	for _, c := range candidates {
 		p, err := s.Provider.Purchase(ctx, c)
-		if err != nil {
-			s.Logger.WarnContext(ctx, "purchase failed, trying the next number", "phone_number", c.PhoneNumber, "err", err)
+		if errors.Is(err, ErrNumberTaken) {
+			s.Logger.WarnContext(ctx, "number taken before its purchase, trying the next one", "phone_number", c.PhoneNumber, "err", err)
 			continue
+		}
+		if err != nil {
+			return nil, upstream(s.Provider, "could not buy "+c.PhoneNumber, err)
 		}
 		now := Now()
 		n := &Number{
@@ -202,7 +215,7 @@ func (s *NumberService) candidates(ctx context.Context, country, areaCode string
 	for _, q := range queries {
 		found, err := s.Provider.Search(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("search numbers: %w", err)
+			return nil, upstream(s.Provider, "could not search numbers", err)
 		}
 		phones := make([]string, len(found))
 		for i, f := range found {
@@ -249,10 +262,30 @@ func (s *NumberService) Release(ctx context.Context, sc Scope, id string) (*Numb
 	if n.Status == NumberReleased {
 		return nil, Errorf(KindBadRequest, "Phone number %s is already released", n.PhoneNumber)
 	}
-	if n.Provider == s.Provider.Name() {
-		if err := s.Provider.Release(ctx, n); err != nil {
-			return nil, fmt.Errorf("release %s upstream: %w", n.PhoneNumber, err)
+	switch p := s.provider(n.Provider); {
+	case p == nil:
+		s.Logger.WarnContext(ctx, "releasing a number of a provider this server no longer has: release it with the provider yourself",
+			"phone_number", n.PhoneNumber, "provider", n.Provider, "provider_ref", n.ProviderRef)
+	default:
+		if err := p.Release(ctx, n); err != nil {
+			return nil, upstream(p, "could not release "+n.PhoneNumber, err)
 		}
 	}
 	return s.Store.ReleaseNumber(ctx, sc.AccountID, id, Now())
+}
+
+// provider returns the provider called name, or nil.
+func (s *NumberService) provider(name string) NumberProvider {
+	for _, p := range append([]NumberProvider{s.Provider}, s.Others...) {
+		if p.Name() == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// upstream is the error of a provider's failure: unavailable (503), naming
+// the provider and the cause.
+func upstream(p NumberProvider, what string, err error) error {
+	return Errorf(KindUnavailable, "Number provider %s %s: %v", p.Name(), what, err)
 }

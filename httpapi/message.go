@@ -13,7 +13,7 @@ func newMessageJSON(m *agentphone.Message) messageJSON {
 	ch := m.Channel
 	return messageJSON{
 		ID: m.ID, From: m.From, To: m.To, Body: m.Body, Direction: m.Direction, Channel: &ch,
-		ReceivedAt: timestamp(m.CreatedAt),
+		ReceivedAt: timestamp(m.CreatedAt), Status: m.Status, ErrorMessage: m.ErrorMessage,
 	}
 }
 
@@ -31,12 +31,16 @@ type conversationMessageJSON struct {
 	ReceivedAt timestamp `json:"receivedAt"`
 	Reactions  []any     `json:"reactions"` // reactions need iMessage: always []
 	ReplyTo    any       `json:"replyTo"`   // inline replies need iMessage: always null
+	// Our additions, as on messageJSON.
+	Status       string  `json:"status"`
+	ErrorMessage *string `json:"errorMessage"`
 }
 
 func newConversationMessageJSON(m *agentphone.Message) conversationMessageJSON {
 	j := conversationMessageJSON{
 		ID: m.ID, Body: m.Body, FromNumber: m.From, ToNumber: m.To, Direction: m.Direction, Channel: m.Channel,
 		MediaURLs: m.MediaURLs, ReceivedAt: timestamp(m.CreatedAt), Reactions: []any{},
+		Status: m.Status, ErrorMessage: m.ErrorMessage,
 	}
 	if len(m.MediaURLs) > 0 {
 		j.MediaURL = &m.MediaURLs[0]
@@ -206,7 +210,6 @@ type sandboxMessageJSON struct {
 	conversationMessageJSON
 	ConversationID string `json:"conversationId"`
 	NumberID       string `json:"numberId"`
-	Status         string `json:"status"`
 }
 
 // receiveSandboxMessage stores a message to one of the account's numbers as
@@ -224,7 +227,7 @@ func (s *Server) receiveSandboxMessage(w http.ResponseWriter, r *http.Request, s
 	}
 	s.writeJSON(w, r, http.StatusOK, sandboxMessageJSON{
 		conversationMessageJSON: newConversationMessageJSON(m), ConversationID: m.ConversationID,
-		NumberID: m.NumberID, Status: m.Status,
+		NumberID: m.NumberID,
 	})
 	return nil
 }

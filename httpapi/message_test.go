@@ -34,7 +34,7 @@ func TestInboundMessageToWebhook(t *testing.T) {
 
 		m1 := e.do("POST", inbound, map[string]any{"from": "(555) 123-4567", "body": "Hi, is my order ready?"}).want(200).obj()
 		wantObject(t, m1, map[string]any{
-			"id": idRE("msg_"), "conversationId": idRE("conv_"), "numberId": numID, "status": "received",
+			"id": idRE("msg_"), "conversationId": idRE("conv_"), "numberId": numID, "status": "received", "errorMessage": nil,
 			"body": "Hi, is my order ready?", "fromNumber": "+15551234567", "toNumber": phone, "direction": "inbound",
 			"senderIdentifier": nil, "channel": "sms", "mediaUrl": nil, "mediaUrls": []any{}, "receivedAt": timeRE, "reactions": []any{}, "replyTo": nil,
 		})
@@ -113,7 +113,7 @@ func TestInboundMessageToWebhook(t *testing.T) {
 		}
 		wantObject(t, nm["data"].([]any)[0].(map[string]any), map[string]any{
 			"id": m2["id"], "from_": "+15551234567", "to": phone, "body": "", "direction": "inbound", "channel": "mms",
-			"receivedAt": m2["receivedAt"],
+			"receivedAt": m2["receivedAt"], "status": "received", "errorMessage": nil,
 		})
 		nm = e.do("GET", "/v1/numbers/"+numID+"/messages?before="+m2["receivedAt"].(string), nil).want(200).obj()
 		if ids := listIDs(nm); !slices.Equal(ids, []string{m1["id"].(string)}) || nm["hasMore"] != false {

@@ -53,6 +53,10 @@ type messageJSON struct {
 	Direction  string    `json:"direction"`
 	Channel    *string   `json:"channel"`
 	ReceivedAt timestamp `json:"receivedAt"`
+	// Our additions: delivery status (queued, sent, delivered, failed;
+	// received for inbound) and why a message failed.
+	Status       string  `json:"status"`
+	ErrorMessage *string `json:"errorMessage"`
 }
 
 // Number message lists page by timestamps (spec §4.2).

@@ -24,6 +24,8 @@ type Options struct {
 	Messages *agentphone.MessageService
 	Voices   agentphone.VoiceCatalog
 	Usage    *agentphone.UsageService
+	// Twilio serves Twilio's webhooks; nil when Twilio is not configured.
+	Twilio TwilioWebhooks
 
 	// Ready reports whether the server can serve traffic (GET /readyz), e.g.
 	// that the database answers. Nil: always ready.
@@ -104,6 +106,7 @@ func New(o Options) *Server {
 		planFor(t)
 	}
 	s.registerRoutes()
+	s.registerCarriers(o.Twilio)
 	return s
 }
 

@@ -3,7 +3,21 @@
 // phone numbers, sends SMS and MMS, types Twilio's error JSON, validates
 // X-Twilio-Signature and parses inbound-message and status-callback forms.
 //
-// It is a small net/http client rather than the official SDK
+// On top of the Client, two types wire Twilio into agentphone:
+//
+//   - Provider is the Twilio carrier, an agentphone.NumberProvider and
+//     agentphone.MessageSender named "twilio". It buys numbers whose SmsUrl
+//     is PublicURL+"/twilio/messages" and sends each message with the
+//     StatusCallback PublicURL+"/twilio/messages/{message_id}/status".
+//     Twilio's 429 and 5xx, and failures to reach it, come back as
+//     agentphone.TemporaryError; a refusal (4xx) as an error whose text is
+//     the reason shown to API users.
+//   - Webhooks serves those two URLs (InboundPattern, StatusPattern): it
+//     checks X-Twilio-Signature against the same PublicURL, then stores
+//     inbound messages with MessageService.ReceiveAt and records sent,
+//     delivered and failed statuses with MessageService.CarrierStatus.
+//
+// Its Client is a small net/http client rather than the official SDK
 // github.com/twilio/twilio-go (v1.31.0 on the module proxy): the SDK hard-codes
 // https://api.twilio.com in unexported fields (only edge and region can
 // change), so it cannot be pointed at the local fake in twiliotest without

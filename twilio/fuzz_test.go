@@ -1,8 +1,11 @@
 package twilio_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/agentphone/agentphone/twilio"
@@ -62,6 +65,52 @@ func FuzzValidateSignature(f *testing.F) {
 		}
 		if !twilio.ValidateSignature(token, rawURL, form, twilio.Signature(token, rawURL, form)) {
 			t.Fatalf("own signature rejected for %q %v", rawURL, form)
+		}
+	})
+}
+
+// FuzzWebhooks sends arbitrary, correctly signed forms to both webhook
+// handlers: they must not panic, must answer one of their documented
+// statuses, and must hand the service only what the parsers accepted.
+func FuzzWebhooks(f *testing.F) {
+	f.Add("MessageSid=SM1&From=%2B14155550100&To=%2B14155550101&Body=hi&NumMedia=0", "msg_1")
+	f.Add("MessageSid=SM1&From=a&To=b&NumMedia=2&MediaUrl0=x&MediaUrl1=y", "msg_1")
+	f.Add("MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30006", "msg_1")
+	f.Add("MessageSid=SM1&MessageStatus=failed&ErrorCode=-1", "msg%2F..")
+	f.Add("MessageSid=SM1&MessageStatus=sending", "")
+	f.Add("NumMedia=%zz&;;&&==", "ünï code")
+	const token, base = "token", "https://phones.example.com"
+	f.Fuzz(func(t *testing.T, body, id string) {
+		rec := &recorder{}
+		h := &twilio.Webhooks{AuthToken: token, PublicURL: base, Messages: rec}
+		mux := http.NewServeMux()
+		mux.HandleFunc(twilio.InboundPattern, h.Inbound)
+		mux.HandleFunc(twilio.StatusPattern, h.Status)
+		form, _ := url.ParseQuery(body)
+		for _, path := range []string{"/twilio/messages", "/twilio/messages/" + url.PathEscape(id) + "/status"} {
+			req := httptest.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(twilio.SignatureHeader, twilio.Signature(token, base+req.URL.RequestURI(), form))
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			switch w.Code {
+			case http.StatusOK, http.StatusNoContent, http.StatusBadRequest, http.StatusNotFound, http.StatusForbidden:
+			case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+				// The mux cleaning a path such as "/twilio/messages//status".
+			default:
+				t.Fatalf("POST %s %q: HTTP %d", path, body, w.Code)
+			}
+		}
+		in, st := rec.calls()
+		for _, c := range in {
+			if c.To == "" || c.In.From == "" || c.In.ProviderRef == nil || *c.In.ProviderRef == "" {
+				t.Fatalf("ReceiveAt with missing fields: %+v", c)
+			}
+		}
+		for _, c := range st {
+			if c.ID == "" || c.Ref == "" || (c.Status == "failed") != (c.Reason != nil) {
+				t.Fatalf("CarrierStatus %+v", c)
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/twilio"
 	"github.com/agentphone/agentphone/webhook"
 )
 
@@ -31,6 +32,13 @@ type Config struct {
 	WebhookWorkers       int           // deliveries attempted at once
 	WebhookRescueAfter   time.Duration // how long after its attempt began a delivery cut off by a crash is attempted again
 	MessageRetrySchedule string        // delays before hand-overs 2… of a message its carrier could not take yet
+	NumberProvider       string        // who sells new numbers: sandbox or twilio; "" = twilio when configured
+	TwilioAccountSID     string        // Twilio account (AC…); Twilio is configured when set
+	TwilioAuthToken      string        // its auth token: REST calls, and the key of X-Twilio-Signature
+	TwilioAPIKey         string        // an API key (SK…) of the account, used for REST calls instead of the auth token
+	TwilioAPISecret      string        // the API key's secret
+	TwilioBaseURL        string        // Twilio's REST API base URL
+	TwilioCountries      string        // countries Twilio numbers are bought in, comma-separated
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -72,6 +80,13 @@ func serveSettings(c *Config) []setting {
 		{"message-retry-schedule", "AGENTPHONE_MESSAGE_RETRY_SCHEDULE", "delays before hand-overs 2, 3, … of an outbound message its carrier could not take yet (rate limit, outage), comma-separated; then it fails (\"\" = no retries)", func(fs *pflag.FlagSet, n, u string) {
 			fs.StringVar(&c.MessageRetrySchedule, n, webhook.Schedule(agentphone.DefaultSendRetry).String(), u)
 		}},
+		{"number-provider", "AGENTPHONE_NUMBER_PROVIDER", "who sells the numbers POST /v1/numbers buys: sandbox or twilio (default: twilio when TWILIO_ACCOUNT_SID is set, else sandbox)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.NumberProvider, n, "", u) }},
+		{"twilio-account-sid", "TWILIO_ACCOUNT_SID", "Twilio account SID (AC…): buy numbers and send SMS/MMS through Twilio", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioAccountSID, n, "", u) }},
+		{"twilio-auth-token", "TWILIO_AUTH_TOKEN", "Twilio auth token: required with Twilio, it checks X-Twilio-Signature on Twilio's requests (and authenticates REST calls unless an API key is given)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioAuthToken, n, "", u) }},
+		{"twilio-api-key", "TWILIO_API_KEY", "Twilio API key SID (SK…) for REST calls instead of the auth token", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioAPIKey, n, "", u) }},
+		{"twilio-api-secret", "TWILIO_API_SECRET", "secret of the Twilio API key", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioAPISecret, n, "", u) }},
+		{"twilio-base-url", "AGENTPHONE_TWILIO_BASE_URL", "Twilio REST API base URL (for a proxy or a test double)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioBaseURL, n, twilio.DefaultBaseURL, u) }},
+		{"twilio-countries", "AGENTPHONE_TWILIO_COUNTRIES", "countries (ISO 3166-1 alpha-2, comma-separated) Twilio numbers may be bought in", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioCountries, n, "US,CA", u) }},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }

@@ -303,6 +303,32 @@ func TestServe_BadWebhookSettings(t *testing.T) {
 	}
 }
 
+// TestServe_BadCarrierSettings: Twilio and number-provider settings that
+// cannot work stop the server at start with a message naming the setting.
+func TestServe_BadCarrierSettings(t *testing.T) {
+	t.Parallel()
+	const sid, token = "AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"
+	for _, c := range []struct {
+		name string
+		set  func(*Config)
+		want string
+	}{
+		{"token without account", func(c *Config) { c.TwilioAuthToken = token }, "TWILIO_ACCOUNT_SID"},
+		{"account without token", func(c *Config) { c.TwilioAccountSID = sid }, "TWILIO_AUTH_TOKEN"},
+		{"bad account SID", func(c *Config) { c.TwilioAccountSID, c.TwilioAuthToken = "AC123", token }, "twilio configuration"},
+		{"no countries", func(c *Config) { c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioCountries = sid, token, " , " }, "--twilio-countries"},
+		{"twilio not configured", func(c *Config) { c.NumberProvider = "twilio" }, "Twilio is not configured"},
+		{"unknown provider", func(c *Config) { c.NumberProvider = "telnyx" }, "use sandbox or twilio"},
+	} {
+		cfg := newTestConfig(t)
+		c.set(cfg)
+		err := serveRun(t.Context(), cfg, streams{Out: io.Discard, Err: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %s", c.name, err, c.want)
+		}
+	}
+}
+
 // TestMigrate: migrate applies the schema, so that a server started later
 // needs no schema change.
 func TestMigrate(t *testing.T) {

@@ -19,7 +19,6 @@ import (
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/espeak"
 	"github.com/agentphone/agentphone/httpapi"
-	"github.com/agentphone/agentphone/sandbox"
 	"github.com/agentphone/agentphone/webhook"
 )
 
@@ -130,8 +129,12 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	voices := espeak.Catalog{}
 	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
 	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, SendRetry: sendRetry, Logger: logger}
-	// The sandbox carrier delivers texts between this server's numbers.
-	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
+	carriers, err := newCarriers(cfg, baseURL, store, messages, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	messages.Senders = carriers.senders
 	// The send queue retries what carriers could not take yet and sends
 	// what a previous run stored but never handed over (it died first).
 	background.Go(func() { messages.RunSendQueue(bgCtx, startedAt) })
@@ -140,7 +143,8 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
 		Numbers: &agentphone.NumberService{
 			Store:                store,
-			Provider:             sandbox.New(sandbox.Options{Held: store.HeldPhoneNumbers}),
+			Provider:             carriers.numbers,
+			Others:               carriers.others,
 			Logger:               logger,
 			MaxNumbersPerAccount: cfg.MaxNumbersPerAccount,
 		},
@@ -149,6 +153,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Messages:   messages,
 		Voices:     voices,
 		Usage:      &agentphone.UsageService{Store: store, MaxNumbersPerAccount: cfg.MaxNumbersPerAccount},
+		Twilio:     carriers.twilio,
 		Ready:      store.Ping,
 		Logger:     logger,
 		Registerer: reg,
