@@ -112,6 +112,11 @@ type InboundInput struct {
 	ProviderRef *string
 }
 
+// ErrDuplicateMessage is returned by Store.ReceiveMessage for a message
+// its number already received with the same carrier id (a carrier's
+// retry).
+var ErrDuplicateMessage = errors.New("message already received")
+
 // MessageService threads messages into conversations and emits their
 // events.
 type MessageService struct {
@@ -178,6 +183,12 @@ func (s *MessageService) Receive(ctx context.Context, n *Number, in InboundInput
 		env := messageEnvelope(m, c, history, contact)
 		return s.Webhooks.newDelivery(n.AccountID, n.AgentID, w, env, &m.ID)
 	})
+	if errors.Is(err, ErrDuplicateMessage) {
+		// A carrier's retry: stored (and its webhook queued) the first time.
+		s.log().InfoContext(ctx, "inbound message received twice from its carrier; kept once",
+			"message_id", m.ID, "provider_ref", *in.ProviderRef)
+		return m, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -134,7 +134,10 @@ type Store interface {
 	// conversation as updated with m and up to historyLimit of its messages
 	// before m, oldest first. m.CreatedAt may be moved forward so that the
 	// messages of a number are at least a millisecond apart (time cursors
-	// then page without gaps). Returns the conversation.
+	// then page without gaps). Returns the conversation. When the number
+	// already holds an inbound message with m's ProviderRef (a carrier's
+	// retry), nothing is stored, *m becomes that message and the error is
+	// ErrDuplicateMessage.
 	ReceiveMessage(ctx context.Context, m *Message, historyLimit int,
 		event func(c *Conversation, history []*Message) (*Delivery, error)) (*Conversation, error)
 	// ClaimDueMessages claims, for a hand-over to their carrier, up to

@@ -187,6 +187,17 @@ func TestTwilio(t *testing.T) {
 			data["message"] != "Thanks! When will it arrive?" || data["conversationId"] != conv || len(history) != 2 {
 			t.Fatalf("agent.message envelope %v", env)
 		}
+		// Twilio retrying that webhook (same MessageSid) stores nothing new.
+		sid := "SM" + randomHex(t, 16)
+		retried := fake.InboundForm(sid, twiliotest.InboundMessage{From: "+14155550142", To: phone, Body: "Sent once, posted twice"})
+		for range 2 {
+			if resp, err := fake.Post(ctx, http.MethodPost, srv.URL+"/twilio/messages", retried); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("inbound webhook %s: %+v, %v", sid, resp, err)
+			}
+		}
+		if env := rc.next(t, 10*time.Second); env["data"].(map[string]any)["message"] != "Sent once, posted twice" {
+			t.Fatalf("agent.message envelope %v", env)
+		}
 		// A forged request (signed with another token) stores nothing.
 		forger := twiliotest.NewServer()
 		t.Cleanup(forger.Close)
@@ -195,8 +206,8 @@ func TestTwilio(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("forged inbound: %+v, %v", resp, err)
 		}
-		if c := call("GET", "/v1/conversations/"+conv, "", 200); c["messageCount"] != 3.0 {
-			t.Fatalf("conversation after a forged text: %v", c)
+		if c := call("GET", "/v1/conversations/"+conv, "", 200); c["messageCount"] != 4.0 {
+			t.Fatalf("conversation after a retried and a forged text: %v", c)
 		}
 
 		// Twilio cannot take a send now: it stays queued and goes out on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -147,6 +148,18 @@ func (s *Store) storeMessageTx(ctx context.Context, tx *sql.Tx, m *agentphone.Me
 	rows, err = s.txQuery(ctx, tx, `SELECT max(created_at) FROM messages WHERE number_id = $1`, m.NumberID)
 	if err := scanOne(rows, err, nullTimeCol{&latest}); err != nil {
 		return nil, fmt.Errorf("latest message: %w", err)
+	}
+	if m.Direction == agentphone.DirectionInbound && m.ProviderRef != nil {
+		dup := new(agentphone.Message)
+		rows, err := s.txQuery(ctx, tx, `SELECT `+messageCols+` FROM messages
+			WHERE number_id = $1 AND provider_ref = $2 AND direction = 'inbound'`, m.NumberID, *m.ProviderRef)
+		switch err := scanOne(rows, err, messageDest(dup)...); {
+		case err == nil:
+			*m = *dup
+			return nil, agentphone.ErrDuplicateMessage
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("duplicate look-up: %w", err)
+		}
 	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(messageSpacing)
 	if latest != nil && m.CreatedAt.Before(latest.Add(messageSpacing)) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -340,5 +341,41 @@ func testMessageClaimRace(t *testing.T, s *sqlstore.Store) {
 		if k != 1 {
 			t.Errorf("message %s claimed %d times", id, k)
 		}
+	}
+}
+
+// testReceiveDuplicate: an inbound message handed over again with the same
+// carrier id (a carrier's retry) is stored once, with one delivery, and the
+// second call sees the first message; the same carrier id on another number,
+// or on an outbound message, is no duplicate.
+func testReceiveDuplicate(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	n1 := newNumber(t, s, acct.ID, "+15555550123")
+	n2 := newNumber(t, s, acct.ID, "+15555550124")
+	ref := "SM0123456789abcdef0123456789abcdef"
+	first := inboundValue(n1, "+15551230000", "hello", agentphone.Now())
+	first.ProviderRef = &ref
+	receive(t, s, first, 0)
+
+	again := inboundValue(n1, "+15551230000", "hello", agentphone.Now())
+	again.ProviderRef = &ref
+	events := 0
+	_, err := s.ReceiveMessage(ctx, again, 0, func(*agentphone.Conversation, []*agentphone.Message) (*agentphone.Delivery, error) {
+		events++
+		return deliveryValue(acct.ID, nil), nil
+	})
+	if !errors.Is(err, agentphone.ErrDuplicateMessage) || again.ID != first.ID || events != 0 {
+		t.Fatalf("second receive: %v, message %s (first %s), %d events", err, again.ID, first.ID, events)
+	}
+	msgs, _, err := s.ListNumberMessages(ctx, acct.ID, n1.ID, agentphone.MessageCursor{Limit: 10})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("number holds %d messages (%v), want 1", len(msgs), err)
+	}
+	other := inboundValue(n2, "+15551230000", "hello", agentphone.Now())
+	other.ProviderRef = &ref
+	receive(t, s, other, 0)
+	if other.ID == first.ID {
+		t.Fatal("the same carrier id on another number was taken for a duplicate")
 	}
 }

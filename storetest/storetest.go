@@ -180,6 +180,7 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"MessagesOutliveAgentAndNumber", testMessagesOutliveAgentAndNumber},
 		{"MessageCursors", testMessageCursors},
 		{"MessageClaimRace", testMessageClaimRace},
+		{"ReceiveDuplicate", testReceiveDuplicate},
 		{"ContactRoundTrip", testContactRoundTrip},
 		{"UpdateContact", testUpdateContact},
 		{"ContactUnique", testContactUnique},
