@@ -1,7 +1,7 @@
 // Package espeak is the local text-to-speech provider: it speaks with the
 // espeak-ng engine installed on the host, so calls work without any cloud
-// account. This file lists its voices; synthesis arrives with the call
-// issues.
+// account. voices.go lists its voices; synth.go speaks with them, running
+// the espeak-ng binary once per utterance.
 package espeak
 
 import (
