@@ -181,6 +181,67 @@ type Store interface {
 	// SetConversationMetadata replaces the metadata (nil clears it).
 	SetConversationMetadata(ctx context.Context, accountID, id string, metadata json.RawMessage) (*Conversation, error)
 
+	// Calls. The telephony edge knows calls by id only: FindCall,
+	// AdvanceCall, AddTurn, AddCallEvent and FinishCall take no account.
+	// CreateCall stores call c. When maxLive > 0 it counts, in the
+	// transaction that stores c and with the account's row locked, the
+	// account's calls not ended, and refuses with CallLimitError (errors.Is
+	// ErrCallLimit) when there are maxLive already. Not-found when the
+	// account does not exist.
+	CreateCall(ctx context.Context, c *Call, maxLive int) error
+	// GetCall returns a call of the account.
+	GetCall(ctx context.Context, accountID, id string) (*Call, error)
+	// FindCall returns the call with that id, of any account.
+	FindCall(ctx context.Context, id string) (*Call, error)
+	// ListCalls lists the account's calls that f keeps, newest first
+	// (StartedAt descending, ties by id descending); Total counts them. A
+	// Search keeps the calls whose From or To contains it (a search written
+	// like a phone number is matched by its digits).
+	ListCalls(ctx context.Context, accountID string, f CallFilter, p Page) (List[*Call], error)
+	// ListUnfinishedCalls lists the calls of every account that have not
+	// ended, oldest first.
+	ListUnfinishedCalls(ctx context.Context) ([]*Call, error)
+	// AdvanceCall moves call id to status when its status is one of from,
+	// and sets its AnsweredAt to answeredAt when that is not nil. It
+	// returns the call as stored afterwards and whether it moved. Not-found
+	// when there is no such call.
+	AdvanceCall(ctx context.Context, id, status string, from []string, answeredAt *time.Time) (*Call, bool, error)
+	// AddTurn stores turn t of call t.CallID, or replaces the turn of that
+	// call stored with t's id (its CreatedAt is kept), and, unless snippet
+	// is "", sets the call's LastTranscriptSnippet to snippet, in one
+	// transaction. Not-found when there is no such call; a conflict when
+	// t's id is a turn of another call.
+	AddTurn(ctx context.Context, t *Turn, snippet string) error
+	// ListTurns returns the turns of a call of the account in order
+	// (StartedAt, then CreatedAt, then id); empty when it has none or is
+	// not the account's.
+	ListTurns(ctx context.Context, accountID, callID string) ([]*Turn, error)
+	// AddCallEvent appends e to its call's event log. Not-found when there
+	// is no such call.
+	AddCallEvent(ctx context.Context, e *CallEvent) error
+	// ListCallEvents returns the event log of a call of the account,
+	// oldest first.
+	ListCallEvents(ctx context.Context, accountID, callID string) ([]*CallEvent, error)
+	// FinishCall ends call id unless it has ended, in one transaction that
+	// locks its row: finish gets the call, its turns in order and the
+	// conversation of its number with its other party (nil when none),
+	// writes the end into the call (Status, EndReason, EndedAt,
+	// DurationSeconds, RecordingPath: the fields written back) and returns
+	// the delivery of its event (nil: none), stored with it. It returns the
+	// call as stored and whether this call ended it: for a call that had
+	// ended already nothing is written and finish is not called. An error
+	// from finish aborts with nothing written. finish must not call the
+	// Store (as for UpdateAgent).
+	FinishCall(ctx context.Context, id string, finish func(c *Call, turns []*Turn, conv *Conversation) (*Delivery, error)) (*Call, bool, error)
+
+	// Account settings (our addition).
+	// GetAccountSettings returns the settings of the account; not-found
+	// when it does not exist.
+	GetAccountSettings(ctx context.Context, accountID string) (*AccountSettings, error)
+	// SetRecordCalls sets (nil: clears) the account's recording setting and
+	// returns the settings as stored.
+	SetRecordCalls(ctx context.Context, accountID string, v *bool) (*AccountSettings, error)
+
 	// Usage.
 	// CountMessages counts the account's messages, both directions: all of
 	// them, then those created at or after each of since, in that order.
@@ -188,14 +249,21 @@ type Store interface {
 	// CountDeliveriesByStatus counts all the account's deliveries, test
 	// ones included, by status.
 	CountDeliveriesByStatus(ctx context.Context, accountID string) (map[string]int, error)
-	// CountUsage counts the account's messages and deliveries created at or
-	// after since by UTC day or month, oldest first; periods with neither
-	// are left out.
+	// CountCalls counts the account's calls, any status: all of them, then
+	// those started at or after each of since, in that order.
+	CountCalls(ctx context.Context, accountID string, since ...time.Time) ([]int, error)
+	// CountUsage counts the account's messages and deliveries created, and
+	// calls started (with their voice minutes), at or after since by UTC
+	// day or month, oldest first; periods with none of them are left out.
 	CountUsage(ctx context.Context, accountID string, unit UsageUnit, since time.Time) ([]UsageCount, error)
 	// UsageByNumber returns the account's active numbers and the released
-	// ones that have messages, newest first, with their agent's name and
-	// their messages counted.
+	// ones that have messages or calls, newest first, with their agent's
+	// name and their messages and calls counted.
 	UsageByNumber(ctx context.Context, accountID string) ([]NumberUsage, error)
+	// CountCallsByAgent counts the account's completed calls started in
+	// [from, to), and sums the seconds of all of them, by agent, with the
+	// agent's name; AgentID nil groups those of no agent. Unordered.
+	CountCallsByAgent(ctx context.Context, accountID string, from, to time.Time) ([]AgentUsage, error)
 	// CountMessagesByAgent counts the account's messages created in [from,
 	// to) by agent, with the agent's name; AgentID nil groups those of no
 	// agent (AgentName ""). Unordered.

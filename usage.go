@@ -15,7 +15,10 @@ import (
 //   - webhook deliveries count every delivery of the account's delivery
 //     log, test deliveries included, as the delivery stats do (spec §9.6,
 //     §9.7): a test delivery is a real POST to the customer's endpoint;
-//   - calls are always 0: this server does not place or receive calls yet.
+//   - calls count every call, inbound and outbound, whatever its status,
+//     by when it started; voice minutes are each call's answered time
+//     rounded up to the minute; the by-agent calls and seconds count
+//     completed calls only (spec §11.5).
 //
 // Days and months are UTC calendar days and months; the by-agent period is
 // the current calendar week (from Monday), month or year in a given zone.
@@ -29,28 +32,32 @@ const (
 	UsageMonth UsageUnit = "month"
 )
 
-// UsageCount counts the messages and webhook deliveries created in the UTC
-// day or month starting at Start.
+// UsageCount counts the messages and webhook deliveries created, and the
+// calls started (and their voice minutes), in the UTC day or month
+// starting at Start.
 type UsageCount struct {
-	Start              time.Time // UTC midnight; the 1st of the month for months
-	Messages, Webhooks int
+	Start                                   time.Time // UTC midnight; the 1st of the month for months
+	Messages, Webhooks, Calls, VoiceMinutes int
 }
 
 // NumberUsage is one number's usage: the messages it sent and received,
-// ever.
+// and its calls, ever.
 type NumberUsage struct {
 	NumberID, PhoneNumber, Country, Status string
 	AgentID                                *string // the agent it is attached to
 	AgentName                              *string
-	Messages                               int
+	Messages, Calls                        int
 }
 
-// AgentUsage counts one agent's messages in a period. AgentID nil is the
-// Unassigned bucket: messages of no agent, or of an agent since deleted.
+// AgentUsage counts one agent's messages, completed calls and their
+// seconds in a period. AgentID nil is the Unassigned bucket: those of no
+// agent, or of an agent since deleted.
 type AgentUsage struct {
-	AgentID   *string
-	AgentName string
-	Messages  int
+	AgentID      *string
+	AgentName    string
+	Messages     int
+	Calls        int
+	TotalSeconds int
 }
 
 // UnassignedAgentName names the bucket of messages with no agent (spec §11.5).
@@ -75,7 +82,7 @@ type UsageSummary struct {
 	NumbersUsed, NumbersLimit, NumbersRemaining int
 
 	TotalMessages, MessagesLast24h, MessagesLast7d, MessagesLast30d int
-	TotalCalls, CallsLast24h, CallsLast7d, CallsLast30d             int // always 0 for now
+	TotalCalls, CallsLast24h, CallsLast7d, CallsLast30d             int
 	TotalWebhookDeliveries                                          int // every status, pending included
 	SuccessfulWebhookDeliveries, FailedWebhookDeliveries            int
 
@@ -89,7 +96,8 @@ const SelfHostedPlan = "self-hosted"
 // UsagePeriod counts one day's or month's usage.
 type UsagePeriod struct {
 	Start                     time.Time // UTC
-	Messages, Calls, Webhooks int       // Calls: always 0 for now
+	Messages, Calls, Webhooks int
+	VoiceMinutes              int // the calls' answered time, each call rounded up to the minute
 }
 
 // AgentUsageReport is GET /v1/usage/by-agent (spec §11.5).
@@ -140,6 +148,11 @@ func (s *UsageService) Summary(ctx context.Context, sc Scope) (*UsageSummary, er
 	if err != nil {
 		return nil, err
 	}
+	calls, err := s.Store.CountCalls(ctx, sc.AccountID,
+		now.Add(-24*time.Hour), now.Add(-7*24*time.Hour), now.Add(-30*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
 	byStatus, err := s.Store.CountDeliveriesByStatus(ctx, sc.AccountID)
 	if err != nil {
 		return nil, err
@@ -149,6 +162,7 @@ func (s *UsageService) Summary(ctx context.Context, sc Scope) (*UsageSummary, er
 		Limits:      UsageLimits{Numbers: s.MaxNumbersPerAccount},
 		NumbersUsed: used, NumbersLimit: s.MaxNumbersPerAccount,
 		TotalMessages: msgs[0], MessagesLast24h: msgs[1], MessagesLast7d: msgs[2], MessagesLast30d: msgs[3],
+		TotalCalls: calls[0], CallsLast24h: calls[1], CallsLast7d: calls[2], CallsLast30d: calls[3],
 		SuccessfulWebhookDeliveries: byStatus[DeliverySuccess], FailedWebhookDeliveries: byStatus[DeliveryFailed],
 		PeriodStart: monthStart(now, 0), PeriodEnd: monthStart(now, 1),
 	}
@@ -199,14 +213,14 @@ func (s *UsageService) series(ctx context.Context, sc Scope, unit UsageUnit, sta
 	}
 	for i, st := range starts {
 		c := byStart[st]
-		out[i] = UsagePeriod{Start: st, Messages: c.Messages, Webhooks: c.Webhooks}
+		out[i] = UsagePeriod{Start: st, Messages: c.Messages, Calls: c.Calls, Webhooks: c.Webhooks, VoiceMinutes: c.VoiceMinutes}
 	}
 	return out, nil
 }
 
 // ByNumber returns the usage of the account's numbers: every active number,
-// and the released ones that have messages (a released number without
-// any has no usage to show), newest first.
+// and the released ones that have messages or calls (a released number
+// without either has no usage to show), newest first.
 func (s *UsageService) ByNumber(ctx context.Context, sc Scope) ([]NumberUsage, error) {
 	return s.Store.UsageByNumber(ctx, sc.AccountID)
 }
@@ -231,20 +245,26 @@ func PeriodBounds(period string, now time.Time, loc *time.Location) (start, end 
 	return start.UTC(), end.UTC()
 }
 
-// ByAgent counts the account's messages of the current calendar period in
-// loc by agent. Only agents with messages in the period are listed, most
-// messages first (ties by name, then id), then the Unassigned bucket when
-// some messages have no agent. period must be one of UsagePeriods (the
+// ByAgent counts the account's messages and completed calls (with their
+// seconds) of the current calendar period in loc by agent. Only agents
+// with messages or completed calls in the period are listed, most messages
+// first (ties by most calls, then name, then id), then the Unassigned
+// bucket when some have no agent. period must be one of UsagePeriods (the
 // caller validates it).
 func (s *UsageService) ByAgent(ctx context.Context, sc Scope, period string, loc *time.Location) (*AgentUsageReport, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	start, end := PeriodBounds(period, s.now(), loc)
-	items, err := s.Store.CountMessagesByAgent(ctx, sc.AccountID, start, end)
+	msgs, err := s.Store.CountMessagesByAgent(ctx, sc.AccountID, start, end)
 	if err != nil {
 		return nil, err
 	}
+	calls, err := s.Store.CountCallsByAgent(ctx, sc.AccountID, start, end)
+	if err != nil {
+		return nil, err
+	}
+	items := mergeAgentUsage(msgs, calls)
 	slices.SortFunc(items, func(a, b AgentUsage) int {
 		if (a.AgentID == nil) != (b.AgentID == nil) {
 			if a.AgentID == nil {
@@ -252,7 +272,7 @@ func (s *UsageService) ByAgent(ctx context.Context, sc Scope, period string, loc
 			}
 			return -1
 		}
-		return cmp.Or(cmp.Compare(b.Messages, a.Messages), strings.Compare(a.AgentName, b.AgentName),
+		return cmp.Or(cmp.Compare(b.Messages, a.Messages), cmp.Compare(b.Calls, a.Calls), strings.Compare(a.AgentName, b.AgentName),
 			strings.Compare(usageDeref(a.AgentID), usageDeref(b.AgentID)))
 	})
 	for i := range items {
@@ -268,4 +288,28 @@ func usageDeref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// mergeAgentUsage adds the calls' counts to the messages' by agent (nil:
+// the Unassigned bucket).
+func mergeAgentUsage(msgs, calls []AgentUsage) []AgentUsage {
+	items := slices.Clone(msgs)
+	at := make(map[string]int, len(items)) // agent id ("" for none) → index
+	for i, u := range items {
+		at[usageDeref(u.AgentID)] = i
+	}
+	for _, c := range calls {
+		i, ok := at[usageDeref(c.AgentID)]
+		if !ok {
+			i = len(items)
+			at[usageDeref(c.AgentID)] = i
+			items = append(items, AgentUsage{AgentID: c.AgentID, AgentName: c.AgentName})
+		}
+		items[i].Calls += c.Calls
+		items[i].TotalSeconds += c.TotalSeconds
+	}
+	if items == nil {
+		items = []AgentUsage{}
+	}
+	return items
 }

@@ -174,7 +174,10 @@ func tryStartServer(t *testing.T, databaseURL, key string, args []string) (*serv
 		out:         &syncBuffer{},
 		done:        make(chan struct{}),
 	}
-	s.cmd = exec.Command(binPath, append([]string{"serve", "--addr", addr, "--database-url", databaseURL}, args...)...)
+	// SIP is off unless a test asks for it: servers run in parallel, and
+	// the default SIP port is one port.
+	base := []string{"serve", "--addr", addr, "--database-url", databaseURL, "--sip-addr="}
+	s.cmd = exec.Command(binPath, append(base, args...)...)
 	s.cmd.Env = append(cleanEnv(), "AGENTPHONE_API_KEY="+key)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out

@@ -103,24 +103,6 @@ type agentConversationJSON struct {
 	CreatedAt          timestamp `json:"createdAt"`
 }
 
-// callSummaryJSON is CallSummary (spec §8.1), used by every call list.
-type callSummaryJSON struct {
-	ID                    string     `json:"id"`
-	AgentID               *string    `json:"agentId"`
-	PhoneNumberID         *string    `json:"phoneNumberId"`
-	PhoneNumber           *string    `json:"phoneNumber"`
-	FromNumber            string     `json:"fromNumber"`
-	ToNumber              string     `json:"toNumber"`
-	Direction             string     `json:"direction"`
-	Status                string     `json:"status"`
-	StartedAt             timestamp  `json:"startedAt"`
-	EndedAt               *timestamp `json:"endedAt"`
-	DurationSeconds       *int       `json:"durationSeconds"`
-	LastTranscriptSnippet *string    `json:"lastTranscriptSnippet"`
-	RecordingURL          *string    `json:"recordingUrl"`
-	RecordingAvailable    bool       `json:"recordingAvailable"`
-}
-
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
 	p, err := pageQuery(r)
 	if err != nil {
@@ -241,16 +223,6 @@ func (s *Server) listAgentConversations(w http.ResponseWriter, r *http.Request, 
 		}
 	}
 	s.writeJSON(w, r, http.StatusOK, offsetList[agentConversationJSON]{Data: out, HasMore: l.HasMore(p), Total: l.Total})
-	return nil
-}
-
-// listAgentCalls lists the calls of an agent. The call issues fill it;
-// today no call exists.
-func (s *Server) listAgentCalls(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
-	if _, err := s.agentPage(r, sc); err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, offsetList[callSummaryJSON]{Data: []callSummaryJSON{}})
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -51,6 +52,7 @@ type env struct {
 	logs      *syncBuffer
 	key       string // API key of the account "acme"
 	accountID string
+	calls     *agentphone.CallService
 }
 
 // envOptions adjusts an env before its server is built.
@@ -60,6 +62,13 @@ type envOptions struct {
 	ready     func(ctx context.Context) error // Options.Ready
 	maxNums   int                             // NumberService.MaxNumbersPerAccount
 	logTo     io.Writer                       // the JSON log; nil: env.logs
+	// Calls.
+	controller    agentphone.CallController // CallService.Controller; nil: none (no SIP trunk)
+	maxCalls      int                       // CallService.MaxConcurrentCalls
+	recordCalls   bool                      // CallService.RecordCalls
+	recordingsDir string                    // Options.RecordingsDir
+	publicURL     string                    // Options.PublicURL
+	heartbeat     time.Duration             // Options.Heartbeat
 }
 
 func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
@@ -86,6 +95,10 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, Logger: logger}
 	// The sandbox carrier delivers texts between this server's numbers.
 	messages.Senders = map[string]agentphone.MessageSender{"sandbox": &sandbox.Carrier{Deliver: messages.ReceiveAt}}
+	e.calls = &agentphone.CallService{
+		Store: store, Webhooks: webhooks, Controller: o.controller, Voices: espeak.Catalog{}, Logger: logger,
+		MaxConcurrentCalls: o.maxCalls, RecordCalls: o.recordCalls,
+	}
 	opt := httpapi.Options{
 		Accounts: e.accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: espeak.Catalog{}},
@@ -100,11 +113,16 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 		Messages:   messages,
 		Voices:     voices,
 		Usage:      &agentphone.UsageService{Store: store, MaxNumbersPerAccount: o.maxNums},
+		Calls:      e.calls,
 		Ready:      o.ready,
 		Logger:     logger,
 		Registerer: e.reg,
 		Gatherer:   e.reg,
 		Version:    "test",
+
+		PublicURL:     o.publicURL,
+		RecordingsDir: o.recordingsDir,
+		Heartbeat:     o.heartbeat,
 	}
 	e.srv = httpapi.New(opt)
 	return e

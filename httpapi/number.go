@@ -150,16 +150,3 @@ func (s *Server) listNumberMessages(w http.ResponseWriter, r *http.Request, sc a
 	s.writeJSON(w, r, http.StatusOK, cursorList[messageJSON]{Data: out, HasMore: more})
 	return nil
 }
-
-// listNumberCalls lists the calls of a number. The call issues fill it;
-// today no call exists.
-func (s *Server) listNumberCalls(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
-	if _, err := pageQuery(r); err != nil {
-		return err
-	}
-	if _, err := s.numbers.Get(r.Context(), sc, r.PathValue("number_id")); err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, offsetList[callSummaryJSON]{Data: []callSummaryJSON{}})
-	return nil
-}

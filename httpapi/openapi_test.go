@@ -32,7 +32,7 @@ func routeServer() *Server {
 		Accounts: &agentphone.AccountService{}, Agents: &agentphone.AgentService{},
 		Numbers: &agentphone.NumberService{}, Webhooks: &agentphone.WebhookService{},
 		Contacts: &agentphone.ContactService{}, Messages: &agentphone.MessageService{}, Voices: espeak.Catalog{},
-		Usage:   &agentphone.UsageService{},
+		Usage: &agentphone.UsageService{}, Calls: &agentphone.CallService{},
 		Version: "1.2.3",
 	})
 }

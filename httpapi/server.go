@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +25,7 @@ type Options struct {
 	Messages *agentphone.MessageService
 	Voices   agentphone.VoiceCatalog
 	Usage    *agentphone.UsageService
+	Calls    *agentphone.CallService
 	// Twilio serves Twilio's webhooks; nil when Twilio is not configured.
 	Twilio TwilioWebhooks
 
@@ -40,6 +42,15 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Version is the server version shown in the OpenAPI document.
 	Version string
+	// PublicURL is the base URL clients reach the server at, for the
+	// recordingUrl of calls. "": the scheme and host of each request.
+	PublicURL string
+	// RecordingsDir is the folder of call recordings (Call.RecordingPath is
+	// relative to it). "": no recording can be downloaded.
+	RecordingsDir string
+	// Heartbeat is how often a live transcript stream writes a comment to
+	// keep proxies from closing it; 0: DefaultHeartbeat (15 s).
+	Heartbeat time.Duration
 }
 
 // Server is the REST API as an http.Handler. It is safe for concurrent use.
@@ -56,17 +67,29 @@ type Server struct {
 	messages *agentphone.MessageService
 	voices   agentphone.VoiceCatalog
 	usage    *agentphone.UsageService
+	calls    *agentphone.CallService
 	ready    func(ctx context.Context) error
 	gatherer prometheus.Gatherer
 	openapi  []byte    // the OpenAPI document with this server's version
 	bufs     sync.Pool // of *bytes.Buffer, for response encoding
+
+	// publicURL (no trailing slash), recordingsDir and heartbeat: see
+	// Options.
+	publicURL     string
+	recordingsDir string
+	heartbeat     time.Duration
 }
 
 // New returns a Server over the services of o. It panics when a required
 // service is missing, which is a wiring mistake.
 func New(o Options) *Server {
-	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Contacts == nil || o.Messages == nil || o.Voices == nil || o.Usage == nil {
-		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks, Contacts, Messages, Voices and Usage are required")
+	if o.Accounts == nil || o.Agents == nil || o.Numbers == nil || o.Webhooks == nil || o.Contacts == nil || o.Messages == nil ||
+		o.Voices == nil || o.Usage == nil || o.Calls == nil {
+		panic("httpapi: Options.Accounts, Agents, Numbers, Webhooks, Contacts, Messages, Voices, Usage and Calls are required")
+	}
+	heartbeat := o.Heartbeat
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeat
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -95,10 +118,15 @@ func New(o Options) *Server {
 		messages: o.Messages,
 		voices:   o.Voices,
 		usage:    o.Usage,
+		calls:    o.Calls,
 		ready:    o.Ready,
 		gatherer: gatherer,
 		openapi:  openAPIDocument(o.Version),
 		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+
+		publicURL:     strings.TrimRight(o.PublicURL, "/"),
+		recordingsDir: o.RecordingsDir,
+		heartbeat:     heartbeat,
 	}
 	// Build the decoding plans now: an unsupported input type panics at
 	// start, not in a request.
@@ -126,6 +154,8 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[contactCardInput](),
 	reflect.TypeFor[sandboxInboundInput](),
 	reflect.TypeFor[agentphone.ContactInput](),
+	reflect.TypeFor[agentphone.CallInput](),
+	reflect.TypeFor[agentphone.SettingsInput](),
 }
 
 // registerRoutes is the route table (spec §1.11). Literal segments win over
@@ -182,6 +212,15 @@ func (s *Server) registerRoutes() {
 	s.v1("PATCH /v1/contacts/{contact_id}", s.updateContact)
 	s.v1("DELETE /v1/contacts/{contact_id}", s.deleteContact)
 
+	s.v1("GET /v1/calls", s.listCalls)
+	s.v1("POST /v1/calls", s.createCall)
+	s.v1("GET /v1/calls/{call_id}", s.getCall)
+	s.v1("POST /v1/calls/{call_id}/end", s.endCall)
+	// Public: the call id is the access token (spec §1.2, §8.8).
+	s.handle("GET /v1/calls/{call_id}/recording", http.HandlerFunc(s.getRecording))
+	s.v1("GET /v1/calls/{call_id}/transcript", s.getTranscript)
+	s.v1("GET /v1/calls/{call_id}/transcript/stream", s.streamTranscript)
+
 	s.v1("GET /v1/usage", s.usageSummary)
 	s.v1("GET /v1/usage/daily", s.usageDaily)
 	s.v1("GET /v1/usage/monthly", s.usageMonthly)
@@ -199,6 +238,9 @@ func (s *Server) registerRoutes() {
 	// Our additions (sandbox.go), outside the AgentPhone API.
 	s.v1("POST /sandbox/v1/webhooks/emit", s.emitEvent)
 	s.v1("POST /sandbox/v1/numbers/{number_id}/inbound", s.receiveSandboxMessage)
+	// Our additions (call.go): this server's per-account settings.
+	s.v1("GET /agentphone/v1/settings", s.getSettings)
+	s.v1("PATCH /agentphone/v1/settings", s.updateSettings)
 
 	// Sub-accounts always act on the key's own account: X-Sub-Account-Id is
 	// ignored on them (a sub-account cannot have sub-accounts).

@@ -11,9 +11,10 @@ import (
 
 // Usage (spec §11). This server has no plans: the plan is "self-hosted",
 // its number limit the server's cap on active numbers per account and
-// every other limit 0, meaning no limit. Calls are always 0 until this
-// server handles calls. Days and months are UTC; periodStart and periodEnd
-// are RFC 3339 instants in UTC. See agentphone.UsageService.
+// every other limit 0, meaning no limit. Days and months are UTC;
+// periodStart and periodEnd are RFC 3339 instants in UTC; daily and
+// monthly points carry our extra voiceMinutes (spec §20.23). See
+// agentphone.UsageService.
 
 // Usage queries (spec §11.2, §11.3).
 const (
@@ -75,10 +76,11 @@ type dailyUsageJSON struct {
 }
 
 type dayUsageJSON struct {
-	Date     string `json:"date"` // YYYY-MM-DD, UTC
-	Messages int    `json:"messages"`
-	Calls    int    `json:"calls"`
-	Webhooks int    `json:"webhooks"`
+	Date         string `json:"date"` // YYYY-MM-DD, UTC
+	Messages     int    `json:"messages"`
+	Calls        int    `json:"calls"`
+	Webhooks     int    `json:"webhooks"`
+	VoiceMinutes int    `json:"voiceMinutes"`
 }
 
 // monthlyUsageJSON is MonthlyUsageResponse (spec §11.3).
@@ -88,10 +90,11 @@ type monthlyUsageJSON struct {
 }
 
 type monthUsageJSON struct {
-	Month    string `json:"month"` // YYYY-MM, UTC
-	Messages int    `json:"messages"`
-	Calls    int    `json:"calls"`
-	Webhooks int    `json:"webhooks"`
+	Month        string `json:"month"` // YYYY-MM, UTC
+	Messages     int    `json:"messages"`
+	Calls        int    `json:"calls"`
+	Webhooks     int    `json:"webhooks"`
+	VoiceMinutes int    `json:"voiceMinutes"`
 }
 
 // numberUsageListJSON is UsageByNumberResponse (spec §11.4).
@@ -122,9 +125,9 @@ type agentUsageJSON struct {
 	AgentID      *string `json:"agentId"`
 	AgentName    string  `json:"agentName"`
 	Messages     int     `json:"messages"`
-	Calls        int     `json:"calls"`
-	TotalSeconds int     `json:"totalSeconds"`
-	IsOrphan     bool    `json:"isOrphan"` // always false: no source defines it
+	Calls        int     `json:"calls"`        // completed calls
+	TotalSeconds int     `json:"totalSeconds"` // their answered seconds
+	IsOrphan     bool    `json:"isOrphan"`     // always false: no source defines it
 }
 
 func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request, sc agentphone.Scope) error {
@@ -162,7 +165,8 @@ func (s *Server) usageDaily(w http.ResponseWriter, r *http.Request, sc agentphon
 	}
 	out := dailyUsageJSON{Data: make([]dayUsageJSON, len(ps)), Days: days}
 	for i, p := range ps {
-		out.Data[i] = dayUsageJSON{Date: p.Start.Format(time.DateOnly), Messages: p.Messages, Calls: p.Calls, Webhooks: p.Webhooks}
+		out.Data[i] = dayUsageJSON{Date: p.Start.Format(time.DateOnly), Messages: p.Messages, Calls: p.Calls, Webhooks: p.Webhooks,
+			VoiceMinutes: p.VoiceMinutes}
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
@@ -180,7 +184,8 @@ func (s *Server) usageMonthly(w http.ResponseWriter, r *http.Request, sc agentph
 	}
 	out := monthlyUsageJSON{Data: make([]monthUsageJSON, len(ps)), Months: months}
 	for i, p := range ps {
-		out.Data[i] = monthUsageJSON{Month: p.Start.Format("2006-01"), Messages: p.Messages, Calls: p.Calls, Webhooks: p.Webhooks}
+		out.Data[i] = monthUsageJSON{Month: p.Start.Format("2006-01"), Messages: p.Messages, Calls: p.Calls, Webhooks: p.Webhooks,
+			VoiceMinutes: p.VoiceMinutes}
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
@@ -195,7 +200,7 @@ func (s *Server) usageByNumber(w http.ResponseWriter, r *http.Request, sc agentp
 	for i, u := range us {
 		out.Data[i] = numberUsageJSON{
 			NumberID: u.NumberID, PhoneNumber: u.PhoneNumber, Country: u.Country, Status: u.Status,
-			AgentID: u.AgentID, AgentName: u.AgentName, Messages: u.Messages,
+			AgentID: u.AgentID, AgentName: u.AgentName, Messages: u.Messages, Calls: u.Calls,
 		}
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
@@ -236,7 +241,8 @@ func (s *Server) usageByAgent(w http.ResponseWriter, r *http.Request, sc agentph
 		PeriodStart: periodTime(rep.Start), PeriodEnd: periodTime(rep.End),
 	}
 	for i, u := range rep.Items {
-		out.Data[i] = agentUsageJSON{AgentID: u.AgentID, AgentName: u.AgentName, Messages: u.Messages}
+		out.Data[i] = agentUsageJSON{AgentID: u.AgentID, AgentName: u.AgentName, Messages: u.Messages, Calls: u.Calls,
+			TotalSeconds: u.TotalSeconds}
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil

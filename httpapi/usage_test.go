@@ -149,7 +149,7 @@ func TestUsage_Series(t *testing.T) {
 			for i := days - 1; i >= 0; i-- {
 				d := today.AddDate(0, 0, -i)
 				m, w := countIn(events, d, d.AddDate(0, 0, 1))
-				data = append(data, map[string]any{"date": d.Format("2006-01-02"), "messages": m, "calls": 0, "webhooks": w})
+				data = append(data, map[string]any{"date": d.Format("2006-01-02"), "messages": m, "calls": 0, "webhooks": w, "voiceMinutes": 0})
 			}
 			want["data"] = data
 			wantObject(t, got, want)
@@ -176,7 +176,7 @@ func TestUsage_Series(t *testing.T) {
 			for i := months - 1; i >= 0; i-- {
 				d := month.AddDate(0, -i, 0)
 				m, w := countIn(events, d, d.AddDate(0, 1, 0))
-				data = append(data, map[string]any{"month": d.Format("2006-01"), "messages": m, "calls": 0, "webhooks": w})
+				data = append(data, map[string]any{"month": d.Format("2006-01"), "messages": m, "calls": 0, "webhooks": w, "voiceMinutes": 0})
 			}
 			want["data"] = data
 			wantObject(t, got, want)

@@ -40,6 +40,29 @@ func (s *Store) CountMessages(ctx context.Context, accountID string, since ...ti
 	return counts, nil
 }
 
+// CountCalls counts the account's calls: all of them, then those started
+// at or after each of since, in one scan.
+func (s *Store) CountCalls(ctx context.Context, accountID string, since ...time.Time) ([]int, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT count(*)`)
+	args := []any{accountID}
+	for _, t := range since {
+		args = append(args, dbTimeCeil(t))
+		fmt.Fprintf(&q, `, COALESCE(sum(CASE WHEN started_at >= $%d THEN 1 ELSE 0 END), 0)`, len(args))
+	}
+	q.WriteString(` FROM calls WHERE account_id = $1`)
+	counts := make([]int, len(since)+1)
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	rows, err := s.query(ctx, q.String(), args...)
+	if err := scanOne(rows, err, dest...); err != nil {
+		return nil, wrap("count calls", err)
+	}
+	return counts, nil
+}
+
 // CountDeliveriesByStatus counts the account's deliveries by status, test
 // deliveries included.
 func (s *Store) CountDeliveriesByStatus(ctx context.Context, accountID string) (map[string]int, error) {
@@ -65,9 +88,10 @@ func (s *Store) CountDeliveriesByStatus(ctx context.Context, accountID string) (
 	return out, nil
 }
 
-// CountUsage counts the account's messages and deliveries created at or
-// after since by UTC day or month, oldest first, periods with neither left
-// out.
+// CountUsage counts the account's messages and deliveries created, and
+// calls started (with their voice minutes: each call's seconds rounded up
+// to the minute), at or after since by UTC day or month, oldest first,
+// periods with none left out.
 func (s *Store) CountUsage(ctx context.Context, accountID string, unit agentphone.UsageUnit, since time.Time) ([]agentphone.UsageCount, error) {
 	if s.d.HourUTC == "" {
 		return nil, fmt.Errorf("sqlstore: count usage: dialect %s has no HourUTC", s.d.Name)
@@ -82,21 +106,25 @@ func (s *Store) CountUsage(ctx context.Context, accountID string, unit agentphon
 	default:
 		return nil, fmt.Errorf("sqlstore: count usage: unknown unit %q", unit)
 	}
-	period := `substr(` + fmt.Sprintf(s.d.HourUTC, "created_at") + `, 1, ` + strconv.Itoa(n) + `)`
 	byStart := map[time.Time]*agentphone.UsageCount{}
-	for _, table := range []string{"messages", "webhook_deliveries"} {
-		rows, err := s.query(ctx, `SELECT `+period+`, count(*) FROM `+table+`
-			WHERE account_id = $1 AND created_at >= $2 GROUP BY `+period, accountID, dbTimeCeil(since))
+	for _, table := range []string{"messages", "webhook_deliveries", "calls"} {
+		col, minutes := "created_at", `0`
+		if table == "calls" {
+			col, minutes = "started_at", `COALESCE(sum((COALESCE(duration_seconds, 0) + 59) / 60), 0)`
+		}
+		period := `substr(` + fmt.Sprintf(s.d.HourUTC, col) + `, 1, ` + strconv.Itoa(n) + `)`
+		rows, err := s.query(ctx, `SELECT `+period+`, count(*), `+minutes+` FROM `+table+`
+			WHERE account_id = $1 AND `+col+` >= $2 GROUP BY `+period, accountID, dbTimeCeil(since))
 		if err != nil {
 			return nil, wrap("count usage", err)
 		}
 		type row struct {
-			start time.Time
-			n     int
+			start      time.Time
+			n, minutes int
 		}
 		rs, err := scanRows(rows, func(rows *sql.Rows) (row, error) {
 			var r row
-			return r, rows.Scan(periodCol{layout, &r.start}, &r.n)
+			return r, rows.Scan(periodCol{layout, &r.start}, &r.n, &r.minutes)
 		})
 		if err != nil {
 			return nil, wrap("count usage", err)
@@ -107,9 +135,13 @@ func (s *Store) CountUsage(ctx context.Context, accountID string, unit agentphon
 				c = &agentphone.UsageCount{Start: r.start}
 				byStart[r.start] = c
 			}
-			if table == "messages" {
+			switch table {
+			case "messages":
 				c.Messages += r.n
-			} else {
+			case "calls":
+				c.Calls += r.n
+				c.VoiceMinutes += r.minutes
+			default:
 				c.Webhooks += r.n
 			}
 		}
@@ -123,24 +155,24 @@ func (s *Store) CountUsage(ctx context.Context, accountID string, unit agentphon
 }
 
 // UsageByNumber returns the account's active numbers and its released
-// numbers that have messages, newest first, each with its agent's name and
-// its messages counted.
+// numbers that have messages or calls, newest first, each with its
+// agent's name and its messages and calls counted.
 func (s *Store) UsageByNumber(ctx context.Context, accountID string) ([]agentphone.NumberUsage, error) {
-	rows, err := s.query(ctx, `SELECT n.id, n.phone_number, n.country, n.status, n.agent_id, a.name, count(m.id)
-		FROM numbers n
-		LEFT JOIN agents a ON a.id = n.agent_id
-		LEFT JOIN messages m ON m.number_id = n.id AND m.account_id = n.account_id
-		WHERE n.account_id = $1
-		GROUP BY n.id, n.phone_number, n.country, n.status, n.agent_id, a.name, n.created_at
-		HAVING n.status = 'active' OR count(m.id) > 0
-		ORDER BY n.created_at DESC, n.id DESC`, accountID)
+	rows, err := s.query(ctx, `SELECT id, phone_number, country, status, agent_id, agent_name, messages, calls FROM (
+			SELECT n.id, n.phone_number, n.country, n.status, n.agent_id, a.name AS agent_name, n.created_at,
+				(SELECT count(*) FROM messages m WHERE m.number_id = n.id AND m.account_id = n.account_id) AS messages,
+				(SELECT count(*) FROM calls c WHERE c.number_id = n.id AND c.account_id = n.account_id) AS calls
+			FROM numbers n LEFT JOIN agents a ON a.id = n.agent_id
+			WHERE n.account_id = $1) u
+		WHERE status = 'active' OR messages > 0 OR calls > 0
+		ORDER BY created_at DESC, id DESC`, accountID)
 	if err != nil {
 		return nil, wrap("usage by number", err)
 	}
 	out, err := scanRows(rows, func(rows *sql.Rows) (agentphone.NumberUsage, error) {
 		var u agentphone.NumberUsage
 		var agentID, agentName sql.NullString
-		if err := rows.Scan(&u.NumberID, &u.PhoneNumber, &u.Country, &u.Status, &agentID, &agentName, &u.Messages); err != nil {
+		if err := rows.Scan(&u.NumberID, &u.PhoneNumber, &u.Country, &u.Status, &agentID, &agentName, &u.Messages, &u.Calls); err != nil {
 			return u, err
 		}
 		if agentID.Valid {
@@ -178,4 +210,31 @@ func (s *Store) CountMessagesByAgent(ctx context.Context, accountID string, from
 		return u, nil
 	})
 	return out, wrap("count messages by agent", err)
+}
+
+// CountCallsByAgent counts the account's completed calls started in [from,
+// to), and sums their seconds, by agent; calls of no agent (or of a
+// deleted one, whose calls lose their agent) make the item with a nil
+// AgentID.
+func (s *Store) CountCallsByAgent(ctx context.Context, accountID string, from, to time.Time) ([]agentphone.AgentUsage, error) {
+	rows, err := s.query(ctx, `SELECT c.agent_id, a.name, count(*), COALESCE(sum(COALESCE(c.duration_seconds, 0)), 0)
+		FROM calls c LEFT JOIN agents a ON a.id = c.agent_id
+		WHERE c.account_id = $1 AND c.status = 'completed' AND c.started_at >= $2 AND c.started_at < $3
+		GROUP BY c.agent_id, a.name`, accountID, dbTimeCeil(from), dbTimeCeil(to))
+	if err != nil {
+		return nil, wrap("count calls by agent", err)
+	}
+	out, err := scanRows(rows, func(rows *sql.Rows) (agentphone.AgentUsage, error) {
+		var u agentphone.AgentUsage
+		var agentID, agentName sql.NullString
+		if err := rows.Scan(&agentID, &agentName, &u.Calls, &u.TotalSeconds); err != nil {
+			return u, err
+		}
+		if agentID.Valid {
+			u.AgentID = &agentID.String
+		}
+		u.AgentName = agentName.String
+		return u, nil
+	})
+	return out, wrap("count calls by agent", err)
 }

@@ -39,6 +39,15 @@ type Config struct {
 	TwilioAPISecret      string        // the API key's secret
 	TwilioBaseURL        string        // Twilio's REST API base URL
 	TwilioCountries      string        // countries Twilio numbers are bought in, comma-separated
+	SIPAddr              string        // SIP listen address (UDP and TCP); "" = no SIP
+	SIPExternalHost      string        // address in Contact and SDP for peers (behind NAT: the public IP)
+	RTPPorts             string        // media port range "MIN-MAX"; "" = any free port
+	SIPTrunks            string        // JSON file of SIP trunks
+	SIPAnswerDelay       time.Duration // how long inbound calls ring before the answer
+	RecordingsDir        string        // where call recordings are written
+	MaxCallDuration      time.Duration // longest call
+	MaxConcurrentCalls   int           // calls at once per (sub-)account; 0 = no limit
+	RecordCalls          bool          // record calls of accounts without their own setting
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -87,6 +96,15 @@ func serveSettings(c *Config) []setting {
 		{"twilio-api-secret", "TWILIO_API_SECRET", "secret of the Twilio API key", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioAPISecret, n, "", u) }},
 		{"twilio-base-url", "AGENTPHONE_TWILIO_BASE_URL", "Twilio REST API base URL (for a proxy or a test double)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioBaseURL, n, twilio.DefaultBaseURL, u) }},
 		{"twilio-countries", "AGENTPHONE_TWILIO_COUNTRIES", "countries (ISO 3166-1 alpha-2, comma-separated) Twilio numbers may be bought in", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioCountries, n, "US,CA", u) }},
+		{"sip-addr", "AGENTPHONE_SIP_ADDR", "SIP listen address, on UDP and TCP (\"\" disables SIP; 0.0.0.0:5060 to take calls from trunks)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPAddr, n, "127.0.0.1:5060", u) }},
+		{"sip-external-host", "AGENTPHONE_SIP_EXTERNAL_HOST", "address written in SIP Contact and SDP for peers to reach (behind NAT: the public IP; default the bind address)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPExternalHost, n, "", u) }},
+		{"rtp-ports", "AGENTPHONE_RTP_PORTS", "UDP port range of call media, MIN-MAX (e.g. 10000-20000; default any free port)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RTPPorts, n, "", u) }},
+		{"sip-trunks", "AGENTPHONE_SIP_TRUNKS", "JSON file of SIP trunks (inbound allow-lists, outbound targets; see docs/sip.md)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPTrunks, n, "", u) }},
+		{"sip-answer-delay", "AGENTPHONE_SIP_ANSWER_DELAY", "how long an inbound call rings before it is answered", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.SIPAnswerDelay, n, 0, u) }},
+		{"recordings-dir", "AGENTPHONE_RECORDINGS_DIR", "folder of call recordings (\"\" = no recordings)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RecordingsDir, n, "./data/recordings", u) }},
+		{"max-call-duration", "AGENTPHONE_MAX_CALL_DURATION", "longest call; it is hung up then (end reason max-duration)", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.MaxCallDuration, n, time.Hour, u) }},
+		{"record-calls", "AGENTPHONE_RECORD_CALLS", "record calls (two-channel WAV in --recordings-dir) for accounts that have not chosen (PATCH /agentphone/v1/settings)", func(fs *pflag.FlagSet, n, u string) { fs.BoolVar(&c.RecordCalls, n, true, u) }},
+		{"max-concurrent-calls", "AGENTPHONE_MAX_CONCURRENT_CALLS", "calls at once per (sub-)account (inbound past it get 486 Busy Here, outbound 409); 0 = no limit", func(fs *pflag.FlagSet, n, u string) { fs.IntVar(&c.MaxConcurrentCalls, n, 0, u) }},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }

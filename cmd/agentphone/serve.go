@@ -138,6 +138,34 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	// The send queue retries what carriers could not take yet and sends
 	// what a previous run stored but never handed over (it died first).
 	background.Go(func() { messages.RunSendQueue(bgCtx, startedAt) })
+
+	calls := &agentphone.CallService{
+		Store: store, Webhooks: webhooks, Voices: voices, Logger: logger,
+		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
+	}
+	calls.RecordCalls = cfg.RecordCalls
+	// Calls a previous run left under way are over: end them (failed,
+	// server-stopped) before any new call comes in.
+	if _, err := calls.RecoverUnfinished(ctx); err != nil {
+		logger.Error("ending the calls a previous run left under way failed", "err", err)
+	}
+	// The SIP edge answers and places calls; it is calls' Controller.
+	sipSrv, err := startSIP(bgCtx, cfg, calls, reg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if sipSrv != nil {
+		// Runs before the outbox and the store stop: calls under way are
+		// hung up and their end (and agent.call_ended) recorded.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := sipSrv.Close(sctx); err != nil {
+				logger.Warn("calls under way did not end in time", "err", err)
+			}
+		}()
+	}
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
 		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
@@ -153,12 +181,16 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		Messages:   messages,
 		Voices:     voices,
 		Usage:      &agentphone.UsageService{Store: store, MaxNumbersPerAccount: cfg.MaxNumbersPerAccount},
+		Calls:      calls,
 		Twilio:     carriers.twilio,
 		Ready:      store.Ping,
 		Logger:     logger,
 		Registerer: reg,
 		Gatherer:   reg,
 		Version:    buildVersion(),
+		// "": recordingUrl takes the host each request came to.
+		PublicURL:     cfg.PublicURL,
+		RecordingsDir: cfg.RecordingsDir,
 	})
 	srv := &http.Server{
 		Handler:           api,

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/espeak"
+	"github.com/agentphone/agentphone/sip"
+	"github.com/agentphone/agentphone/voice"
+)
+
+// startSIP starts the SIP edge cfg configures and makes it the calls'
+// controller; it returns nil when SIP is disabled (--sip-addr "").
+func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, reg prometheus.Registerer, logger *slog.Logger) (*sip.Server, error) {
+	if cfg.SIPAddr == "" {
+		logger.Info("SIP disabled (--sip-addr is empty): no phone calls")
+		return nil, nil
+	}
+	sc := sip.Config{Addr: cfg.SIPAddr, ExternalHost: cfg.SIPExternalHost, RecordingsDir: cfg.RecordingsDir,
+		AnswerDelay: cfg.SIPAnswerDelay}
+	if cfg.RTPPorts != "" {
+		lo, hi, ok := strings.Cut(cfg.RTPPorts, "-")
+		min, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		max, err2 := strconv.Atoi(strings.TrimSpace(hi))
+		if !ok || err1 != nil || err2 != nil || min < 1024 || max > 65535 || max-min < 10 {
+			return nil, fmt.Errorf("--rtp-ports (AGENTPHONE_RTP_PORTS) is %q: want MIN-MAX, e.g. 10000-20000 (at least 10 ports, above 1023)", cfg.RTPPorts)
+		}
+		sc.RTPPortMin, sc.RTPPortMax = min, max
+	}
+	if cfg.SIPTrunks != "" {
+		trunks, err := sip.LoadTrunks(cfg.SIPTrunks)
+		if err != nil {
+			return nil, fmt.Errorf("--sip-trunks (AGENTPHONE_SIP_TRUNKS): %w", err)
+		}
+		sc.Trunks = trunks
+	}
+	tts := &espeak.Synthesizer{}
+	if err := tts.Available(ctx); err != nil {
+		logger.Warn("espeak-ng is not installed: calls are answered but the agent cannot speak; run scripts/setup (or apt-get install espeak-ng)", "err", err)
+	}
+	runner := &voice.Greeter{Speaker: tts, MaxDuration: cfg.MaxCallDuration}
+	srv, err := sip.New(sc, calls, runner, logger)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, fmt.Errorf("%w (set --sip-addr to a free address, or \"\" to run without calls)", err)
+	}
+	calls.Controller = srv
+	registerSIPMetrics(reg, &srv.Stats)
+	return srv, nil
+}
+
+// registerSIPMetrics exposes the SIP edge's counters on /metrics.
+func registerSIPMetrics(reg prometheus.Registerer, st *sip.Stats) {
+	for _, c := range []struct {
+		reason string
+		load   func() int64
+	}{
+		{"forbidden", st.InvitesForbidden.Load},
+		{"not_found", st.InvitesNotFound.Load},
+		{"no_agent", st.InvitesNoAgent.Load},
+		{"busy", st.InvitesBusy.Load},
+		{"no_codec", st.InvitesNoCodec.Load},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "agentphone_sip_invites_refused_total", Help: "INVITEs refused by the SIP edge, by reason.",
+			ConstLabels: prometheus.Labels{"reason": c.reason},
+		}, func() float64 { return float64(c.load()) }))
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_sip_calls_answered_total", Help: "Inbound calls answered."},
+			func() float64 { return float64(st.CallsAnswered.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_sip_calls_placed_total", Help: "Outbound calls answered by the callee."},
+			func() float64 { return float64(st.CallsPlaced.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_sip_handler_panics_total", Help: "SIP call handlers that panicked (a bug)."},
+			func() float64 { return float64(st.Panics.Load()) }),
+	)
+}

@@ -1,0 +1,343 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/voice"
+)
+
+// Calls is what the SIP edge needs of agentphone.CallService.
+type Calls interface {
+	RouteInbound(ctx context.Context, to, from, sipCallID string) (*agentphone.Call, *agentphone.Agent, *agentphone.Number, error)
+	Ringing(ctx context.Context, id string) error
+	Answered(ctx context.Context, id string) error
+	AddTurn(ctx context.Context, t *agentphone.Turn) error
+	AddEvent(ctx context.Context, callID, typ string, data any) error
+	Finish(ctx context.Context, id, status, endReason string, recordingPath *string) (*agentphone.Call, error)
+	Recording(ctx context.Context, accountID string) (bool, error)
+}
+
+// Stats counts what the SIP edge refused or dropped, for /metrics.
+type Stats struct {
+	InvitesForbidden atomic.Int64 // 403: no trunk accepts the source
+	InvitesNotFound  atomic.Int64 // 404: no such number
+	InvitesNoAgent   atomic.Int64 // 480
+	InvitesBusy      atomic.Int64 // 486: concurrent-call limit
+	InvitesNoCodec   atomic.Int64 // 488
+	CallsAnswered    atomic.Int64
+	CallsPlaced      atomic.Int64
+	Panics           atomic.Int64 // handlers that panicked (a bug: logged with its stack)
+}
+
+// Server is the SIP edge: it takes INVITEs from trunks (and from loopback),
+// answers calls to the server's numbers and runs them, and places outbound
+// calls through trunks. It implements agentphone.CallController.
+type Server struct {
+	cfg    Config
+	calls  Calls
+	run    voice.Runner
+	logger *slog.Logger
+	Stats  Stats
+
+	ua *sipgo.UserAgent
+	dg *diago.Diago
+
+	mu   sync.Mutex
+	live map[string]context.CancelCauseFunc // call id → ends the call
+	wg   sync.WaitGroup
+	// ctx is the server's lifetime, set by Start; calls run under it.
+	ctx context.Context
+}
+
+var _ agentphone.CallController = (*Server)(nil)
+
+// errHangupAPI ends a call on POST /v1/calls/{id}/end.
+var errHangupAPI = errors.New("hung up through the API")
+
+// errStopping ends calls when the server stops.
+var errStopping = errors.New("server stopping")
+
+// New returns a SIP edge for cfg. It listens once Start is called.
+func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Server, error) {
+	if err := ValidateTrunks(cfg.Trunks); err != nil {
+		return nil, err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sip address %q: %w", cfg.Addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("sip address %q: port: %w", cfg.Addr, err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RTPPortMin > 0 {
+		// diago keeps its RTP port range in package variables: one range
+		// per process, which is what a server has.
+		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("agentphone"))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	opts := []diago.DiagoOption{
+		diago.WithLogger(logger.With("component", "sip")),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: mediaCodecs}),
+	}
+	for _, tr := range []string{"udp", "tcp"} {
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			ID: tr, Transport: tr, BindHost: host, BindPort: p, ExternalHost: cfg.ExternalHost,
+		}))
+	}
+	s := &Server{cfg: cfg, calls: calls, run: run, logger: logger, ua: ua, live: map[string]context.CancelCauseFunc{}}
+	s.dg = diago.NewDiago(ua, opts...)
+	return s, nil
+}
+
+// Start listens on UDP and TCP and serves calls until ctx ends or Close.
+func (s *Server) Start(ctx context.Context) error {
+	s.ctx = ctx
+	if err := s.dg.ServeBackground(ctx, s.serveInvite); err != nil {
+		return fmt.Errorf("sip listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.logger.Info("SIP listening", "addr", s.cfg.Addr, "transports", "udp,tcp", "trunks", len(s.cfg.Trunks))
+	return nil
+}
+
+// Close ends every live call and waits for them to be recorded as ended.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	for _, end := range s.live {
+		end(errStopping)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("sip: calls still ending: %w", ctx.Err())
+	}
+	return errors.Join(err, s.ua.Close())
+}
+
+// track registers a live call; the returned context ends with it.
+func (s *Server) track(parent context.Context, id string) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	s.mu.Lock()
+	s.live[id] = cancel
+	s.mu.Unlock()
+	return ctx, func() {
+		s.mu.Lock()
+		delete(s.live, id)
+		s.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// Hangup implements agentphone.CallController.
+func (s *Server) Hangup(ctx context.Context, id string) error {
+	s.mu.Lock()
+	end, ok := s.live[id]
+	s.mu.Unlock()
+	if !ok {
+		return agentphone.Errorf(agentphone.KindNotFound, "Call %s is not live on this server", id)
+	}
+	end(errHangupAPI)
+	return nil
+}
+
+// serveInvite handles one INVITE: checks its source, routes it to a
+// number's agent, answers it and runs the call until it ends.
+func (s *Server) serveInvite(d *diago.DialogServerSession) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	// A panic here would take the whole server down with it: answer 500
+	// (or hang up) and keep serving.
+	defer func() {
+		if v := recover(); v != nil {
+			s.Stats.Panics.Add(1)
+			s.logger.Error("SIP call handler panicked", "panic", v, "stack", string(debug.Stack()))
+			_ = d.Respond(sip.StatusInternalServerError, "Server Internal Error", nil)
+		}
+	}()
+	req := d.InviteRequest
+	log := s.logger.With("sip_call_id", req.CallID().Value(), "source", req.Source())
+	trunk, ok := inboundTrunk(s.cfg.Trunks, req.Source())
+	if !ok {
+		s.Stats.InvitesForbidden.Add(1)
+		log.Warn("SIP INVITE refused: its source matches no trunk's inbound allow-list", "from", req.From().Address.String(),
+			"to", req.Recipient.String())
+		_ = d.Respond(sip.StatusForbidden, "Forbidden", nil)
+		return
+	}
+	if !offersKnownCodec(req.Body()) {
+		s.Stats.InvitesNoCodec.Add(1)
+		log.Info("SIP INVITE refused: no codec in common (this server speaks PCMU, PCMA, G722)")
+		_ = d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		return
+	}
+	to := dialedNumber(req)
+	from := callerNumber(req)
+	ctx := d.Context()
+	call, agent, number, err := s.calls.RouteInbound(ctx, to, from, req.CallID().Value())
+	if err != nil {
+		code, reason := inviteRefusal(err)
+		switch code {
+		case sip.StatusNotFound:
+			s.Stats.InvitesNotFound.Add(1)
+		case sip.StatusTemporarilyUnavailable:
+			s.Stats.InvitesNoAgent.Add(1)
+		case sip.StatusBusyHere:
+			s.Stats.InvitesBusy.Add(1)
+		}
+		log.Info("SIP INVITE refused", "to", to, "from", from, "status", code, "err", err)
+		_ = d.Respond(code, reason, nil)
+		return
+	}
+	log = log.With("call_id", call.ID)
+	if trunk != "" {
+		s.event(call.ID, "trunk", map[string]any{"trunk": trunk})
+	}
+	callCtx, untrack := s.track(s.lifetime(), call.ID)
+	defer untrack()
+	_ = d.Trying()
+	_ = d.Ringing()
+	if s.cfg.AnswerDelay > 0 {
+		select {
+		case <-time.After(s.cfg.AnswerDelay):
+		case <-ctx.Done():
+		case <-callCtx.Done():
+		}
+	}
+	if ctx.Err() != nil { // CANCEL before the answer
+		s.finish(call.ID, agentphone.CallCanceled, agentphone.EndCanceled, nil)
+		return
+	}
+	if callCtx.Err() != nil { // hung up through the API, or stopping
+		_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+		s.finish(call.ID, agentphone.CallCanceled, endReasonOf(callCtx), nil)
+		return
+	}
+	med, err := d.Answer(diago.AnswerOptions{})
+	if err != nil {
+		if ctx.Err() != nil {
+			s.finish(call.ID, agentphone.CallCanceled, agentphone.EndCanceled, nil)
+			return
+		}
+		log.Warn("answering the call failed", "err", err)
+		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, nil)
+		return
+	}
+	defer med.Close()
+	s.Stats.CallsAnswered.Add(1)
+	if err := s.calls.Answered(ctx, call.ID); err != nil {
+		log.Error("recording the answer failed", "err", err)
+	}
+	recPath, rec := s.startRecording(ctx, call, log)
+	pipe, err := startMedia(med, rec, log)
+	if err != nil {
+		log.Error("setting up the call's media failed", "err", err)
+		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, closeRecording(rec, recPath, log))
+		return
+	}
+	sess := &voice.Session{Call: call, Agent: agent, Number: number, Caller: pipe, Out: pipe, Rate: pipe.rate,
+		DTMF: pipe.dtmf, SendDTMF: pipe.sendDTMF, Calls: s.calls, Log: log}
+	runCtx, stop := context.WithCancelCause(callCtx)
+	go func() { // BYE from the caller ends the run
+		select {
+		case <-ctx.Done():
+			stop(errCallerHangup)
+		case <-runCtx.Done():
+		}
+	}()
+	reason := s.run.Run(runCtx, sess)
+	stop(nil)
+	if reason == "" {
+		reason = endReasonOf(runCtx)
+	}
+	if ctx.Err() == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := d.Hangup(hctx); err != nil {
+			log.Warn("sending BYE failed", "err", err)
+		}
+		cancel()
+	}
+	_ = med.Close()
+	pipe.close()
+	s.finish(call.ID, agentphone.CallCompleted, reason, closeRecording(rec, recPath, log))
+}
+
+// errCallerHangup ends a call's run when the caller hangs up.
+var errCallerHangup = errors.New("caller hung up")
+
+// endReasonOf maps the cause of a call's context to its end reason.
+func endReasonOf(ctx context.Context) string {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errHangupAPI):
+		return agentphone.EndAPI
+	case errors.Is(cause, errStopping):
+		return agentphone.EndServerStopped
+	case errors.Is(cause, errCallerHangup):
+		return agentphone.EndCallerHangup
+	}
+	return agentphone.EndAgentHangup
+}
+
+// lifetime is the server's context, or background before Start.
+func (s *Server) lifetime() context.Context {
+	if s.ctx == nil {
+		return context.Background()
+	}
+	return context.WithoutCancel(s.ctx)
+}
+
+// finish records the end of a call, whatever contexts have ended.
+func (s *Server) finish(id, status, reason string, recording *string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.calls.Finish(ctx, id, status, reason, recording); err != nil {
+		s.logger.Error("recording the end of a call failed", "call_id", id, "err", err)
+	}
+}
+
+// event appends to a call's event log, logging a failure.
+func (s *Server) event(id, typ string, data any) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.calls.AddEvent(ctx, id, typ, data); err != nil {
+		s.logger.Error("recording a call event failed", "call_id", id, "type", typ, "err", err)
+	}
+}
+
+// inviteRefusal maps a routing error to the SIP response refusing the
+// INVITE.
+func inviteRefusal(err error) (int, string) {
+	switch {
+	case errors.Is(err, agentphone.ErrNoAgent):
+		return sip.StatusTemporarilyUnavailable, "No Agent For This Number"
+	case errors.Is(err, agentphone.ErrCallLimit):
+		return sip.StatusBusyHere, "Busy Here"
+	case agentphone.ErrorKind(err) == agentphone.KindNotFound, agentphone.ErrorKind(err) == agentphone.KindBadRequest:
+		return sip.StatusNotFound, "Not Found"
+	}
+	return sip.StatusInternalServerError, "Server Internal Error"
+}

@@ -1,0 +1,653 @@
+package sip_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/espeak"
+	"github.com/agentphone/agentphone/sip"
+	"github.com/agentphone/agentphone/sqlstore"
+	"github.com/agentphone/agentphone/storetest"
+	"github.com/agentphone/agentphone/voice"
+)
+
+// The SIP tests run the real edge over loopback against a second diago
+// user agent acting as the phone, on real stores (SQLite, and PostgreSQL
+// when AGENTPHONE_TEST_POSTGRES_URL is set), with the real espeak-ng.
+
+func each(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
+	t.Helper()
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
+	}
+}
+
+// freePort returns a port free on 127.0.0.1 for both UDP and TCP.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// rig is a SIP edge over a fresh store with one account, one agent and
+// its number.
+type rig struct {
+	t      *testing.T
+	store  *sqlstore.Store
+	calls  *agentphone.CallService
+	srv    *sip.Server
+	port   int
+	sc     agentphone.Scope
+	agent  *agentphone.Agent
+	number *agentphone.Number
+	dir    string // recordings
+}
+
+type rigOptions struct {
+	answerDelay time.Duration
+	ringTimeout time.Duration
+	maxCalls    int
+	trunks      []sip.Trunk
+	maxSilence  int // the agent's maxSilenceMs
+	greeting    string
+}
+
+func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
+	t.Helper()
+	ctx := t.Context()
+	store := b.Open(t)
+	accounts := &agentphone.AccountService{Store: store}
+	acct, _, err := accounts.EnsureAccount(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := agentphone.Now()
+	greeting := o.greeting
+	if greeting == "" {
+		greeting = "Hello, thanks for calling Acme. How can I help?"
+	}
+	a := &agentphone.Agent{
+		ID: agentphone.NewID(agentphone.PrefixAgent), AccountID: acct.ID, Name: "Support", VoiceMode: "webhook",
+		ModelTier: "balanced", BeginMessage: &greeting, Voice: "espeak-skylar", STTMode: "fast", AmbientSound: "none",
+		DenoisingMode: "noise-cancellation", MaxSilenceMs: o.maxSilence, VoiceSpeed: 1, InterruptionSensitivity: 0.5,
+		Language: "en-US", CreatedAt: now, UpdatedAt: now,
+	}
+	if a.MaxSilenceMs == 0 {
+		a.MaxSilenceMs = 60000
+	}
+	if err := store.CreateAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	n := &agentphone.Number{
+		ID: agentphone.NewID(agentphone.PrefixNumber), AccountID: acct.ID, PhoneNumber: "+14155550123", Country: "US",
+		Status: agentphone.NumberActive, Type: agentphone.NumberTypeSMS, AgentID: &a.ID, Provider: "sandbox",
+		ProviderRef: "sandbox:+14155550123", Capabilities: agentphone.Capabilities{SMS: true, Voice: true},
+		CreatedAt: now, AttachedAt: &now,
+	}
+	if err := store.CreateNumber(ctx, n, 0); err != nil {
+		t.Fatal(err)
+	}
+	calls := &agentphone.CallService{Store: store, Webhooks: &agentphone.WebhookService{Store: store},
+		MaxConcurrentCalls: o.maxCalls, RecordCalls: true}
+	r := &rig{t: t, store: store, calls: calls, port: freePort(t), sc: agentphone.Scope{AccountID: acct.ID},
+		agent: a, number: n, dir: t.TempDir()}
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	r.srv, err = sip.New(sip.Config{
+		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
+		RingTimeout: o.ringTimeout, Trunks: o.trunks,
+	}, calls, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls.Controller = r.srv
+	sctx, cancel := context.WithCancel(context.Background())
+	if err := r.srv.Start(sctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		if err := r.srv.Close(cctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		cancel()
+	})
+	return r
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// phone is a diago user agent on loopback acting as a telephone.
+// With fixedPort it listens on a port it returns (for a trunk to point
+// at).
+func phone(t *testing.T, fixedPort bool, codecs ...media.Codec) (*diago.Diago, int) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	port := 0 // any free port: the phone is only reached in its dialogs
+	if fixedPort {
+		port = freePort(t)
+	}
+	opts := []diago.DiagoOption{diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port})}
+	if len(codecs) > 0 {
+		opts = append(opts, diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}))
+	}
+	return diago.NewDiago(ua, opts...), port
+}
+
+// serve makes the phone answer INVITEs with handle (for outbound calls),
+// or just take in-dialog requests when handle is nil.
+func serve(t *testing.T, dg *diago.Diago, handle func(d *diago.DialogServerSession)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if handle == nil {
+		handle = func(d *diago.DialogServerSession) {}
+	}
+	if err := dg.ServeBackground(ctx, handle); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dial calls the rig's number from the phone.
+func (r *rig) dial(ctx context.Context, dg *diago.Diago, user string) (d *diago.DialogClientSession, med *diago.DialogMedia, err error) {
+	retryBind(func() error {
+		d, med, err = dg.Invite(ctx, sipmsg.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: r.port}, diago.InviteOptions{})
+		return err
+	})
+	return d, med, err
+}
+
+// retryBind runs send again while it fails because the phone's UDP
+// listener is not yet in sipgo's connection pool: sipgo reports a listener
+// ready just before it adds it there (sipgo v1.7.2, server.go
+// listenReadyCtx before TransportUDP.Serve's pool.Add), and a request sent
+// in between tries to bind the same port again. The window is a few
+// instructions wide; there is no event to wait for.
+func retryBind(send func() error) {
+	for range 50 {
+		err := send()
+		if err == nil || !strings.Contains(err.Error(), "failed to request connection") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// only returns the account's only call.
+func (r *rig) only() *agentphone.Call {
+	r.t.Helper()
+	l, err := r.calls.List(r.t.Context(), r.sc, agentphone.CallFilter{}, agentphone.Page{Limit: 10})
+	if err != nil || len(l.Items) != 1 {
+		r.t.Fatalf("calls: %d, %v; want 1", len(l.Items), err)
+	}
+	return l.Items[0]
+}
+
+// waitStatus polls call id until it has status (the edge records the
+// answer once the phone's ACK is in, just after the phone's INVITE
+// returned), or fails after 5 s.
+func (r *rig) waitStatus(id, status string) *agentphone.Call {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := r.calls.Get(r.t.Context(), r.sc, id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if c.Status == status {
+			return c
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("call %s is %s, want %s", id, c.Status, status)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the store for the edge's write
+	}
+}
+
+// waitEnd waits for call id to end and returns it.
+func (r *rig) waitEnd(id string) *agentphone.Call {
+	r.t.Helper()
+	c, err := r.calls.Wait(r.t.Context(), r.sc, id, 20*time.Second)
+	if err != nil || !c.Ended() {
+		r.t.Fatalf("call %s did not end: %+v, %v", id, c, err)
+	}
+	return c
+}
+
+// listen reads the phone's received audio (PCMU or PCMA) and reports how
+// much of it was loud (above -40 dBFS) until quiet follows speech for
+// quietAfter, or timeout.
+func listen(t *testing.T, med *diago.DialogMedia, quietAfter, timeout time.Duration) (loud, total time.Duration) {
+	t.Helper()
+	var props diago.MediaProps
+	r, err := med.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := audio.CodecForPayloadType(props.Codec.PayloadType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, media.RTPBufSize)
+	deadline := time.Now().Add(timeout)
+	var quiet time.Duration
+	for time.Now().Before(deadline) {
+		n, err := r.Read(buf)
+		if err != nil {
+			break
+		}
+		if n == 0 {
+			continue
+		}
+		pcm := codec.Decode(buf[:n], nil)
+		d := time.Duration(len(pcm)) * time.Second / time.Duration(codec.SampleRate())
+		total += d
+		if audio.LevelDBFS(pcm) > -40 {
+			loud += d
+			quiet = 0
+		} else if loud > 0 {
+			quiet += d
+			if quiet >= quietAfter {
+				break
+			}
+		}
+	}
+	return loud, total
+}
+
+// events returns the types and data of a call's event log.
+func (r *rig) events(id string) []*agentphone.CallEvent {
+	r.t.Helper()
+	evs, err := r.calls.Events(r.t.Context(), r.sc, id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return evs
+}
+
+// waitEvent polls the call's event log until it holds an event of type
+// typ whose data contains want, or fails after 5 s.
+func (r *rig) waitEvent(id, typ, want string) {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, e := range r.events(id) {
+			if e.Type == typ && (want == "" || containsJSON(e.Data, want)) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no %s event with %s on call %s: %v", typ, want, id, r.events(id))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the store for the edge's write
+	}
+}
+
+func containsJSON(data []byte, want string) bool {
+	return want == "" || strings.Contains(string(data), want)
+}
+
+// TestInboundCall: a call to the number is answered; the phone hears the
+// greeting (loud audio of plausible length); a key it presses is on the
+// call's event log; its BYE ends the call as caller-hangup; the recording
+// has two channels as long as the call, the agent's carrying the greeting;
+// the greeting is the agent's turn in the transcript.
+func TestInboundCall(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, med, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatalf("INVITE: %v", err)
+		}
+		defer dialog.Close()
+		call := r.waitStatus(r.only().ID, agentphone.CallInProgress)
+		if call.Direction != agentphone.DirectionInbound ||
+			call.To != "+14155550123" || call.AgentID == nil || *call.AgentID != r.agent.ID {
+			t.Fatalf("call after the answer: %+v", call)
+		}
+		loud, _ := listen(t, med, 600*time.Millisecond, 15*time.Second)
+		if loud < 1500*time.Millisecond || loud > 8*time.Second {
+			t.Fatalf("heard %s of greeting, want 1.5–8 s", loud)
+		}
+		dw := &diago.DTMFWriter{}
+		if _, err := med.AudioWriter(diago.WithAudioWriterDTMF(dw)); err != nil {
+			t.Fatal(err)
+		}
+		if err := dw.WriteDTMF('5'); err != nil {
+			t.Fatal(err)
+		}
+		r.waitEvent(call.ID, "dtmf", `"5"`)
+		if err := dialog.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c := r.waitEnd(call.ID)
+		if c.Status != agentphone.CallCompleted || c.EndReason == nil || *c.EndReason != agentphone.EndCallerHangup ||
+			c.DurationSeconds == nil || *c.DurationSeconds < 2 {
+			t.Fatalf("ended call: %+v", c)
+		}
+		turns, err := r.calls.Transcript(ctx, r.sc, call.ID)
+		if err != nil || len(turns) != 1 || turns[0].Role != agentphone.RoleAgent || turns[0].Text != *r.agent.BeginMessage {
+			t.Fatalf("transcript %v, %v", turns, err)
+		}
+		checkRecording(t, r.dir, c)
+	})
+}
+
+// checkRecording opens the call's recording: two channels, as long as the
+// answered call (±0.3 s), the agent's channel loud, the caller's silent.
+func checkRecording(t *testing.T, dir string, c *agentphone.Call) {
+	t.Helper()
+	if c.RecordingPath == nil {
+		t.Fatal("no recording")
+	}
+	f, err := os.Open(filepath.Join(dir, *c.RecordingPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := audio.ReadWAV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := c.EndedAt.Sub(*c.AnsweredAt)
+	if w.Channels != 2 || w.Duration() < answered-300*time.Millisecond || w.Duration() > answered+300*time.Millisecond {
+		t.Fatalf("recording: %d channels, %s; call answered for %s", w.Channels, w.Duration(), answered)
+	}
+	if lvl := audio.LevelDBFS(w.Channel(1)); lvl < -40 {
+		t.Fatalf("agent channel at %.1f dBFS: no greeting in it", lvl)
+	}
+	if lvl := audio.LevelDBFS(w.Channel(0)); lvl > -60 {
+		t.Fatalf("caller channel at %.1f dBFS, but the phone sent nothing", lvl)
+	}
+}
+
+// TestInboundSilenceTimeout: a caller who says nothing after the greeting
+// is hung up on after the agent's maxSilenceMs (the phone gets a BYE).
+func TestInboundSilenceTimeout(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{maxSilence: 1000, greeting: "Hi."})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, _, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatalf("INVITE: %v", err)
+		}
+		defer dialog.Close()
+		call := r.only()
+		select {
+		case <-dialog.Context().Done(): // the server's BYE
+		case <-time.After(15 * time.Second):
+			t.Fatal("no BYE from the server after the silence")
+		}
+		c := r.waitEnd(call.ID)
+		if c.EndReason == nil || *c.EndReason != agentphone.EndSilence || c.Status != agentphone.CallCompleted {
+			t.Fatalf("ended call: %+v", c)
+		}
+	})
+}
+
+// TestInboundRefused: INVITEs the server cannot take get the right final
+// response and leave no call behind.
+func TestInboundRefused(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{})
+		ctx := t.Context()
+		// A number with no agent.
+		now := agentphone.Now()
+		if err := r.store.CreateNumber(ctx, &agentphone.Number{
+			ID: agentphone.NewID(agentphone.PrefixNumber), AccountID: r.sc.AccountID, PhoneNumber: "+14155550124", Country: "US",
+			Status: agentphone.NumberActive, Type: agentphone.NumberTypeSMS, Provider: "sandbox", ProviderRef: "x",
+			CreatedAt: now,
+		}, 0); err != nil {
+			t.Fatal(err)
+		}
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		for _, c := range []struct {
+			user string
+			want int
+		}{
+			{"+15555550000", 404}, // no such number
+			{"+14155550124", 480}, // no agent
+			{"not-a-number", 404},
+		} {
+			_, _, err := r.dial(ctx, dg, c.user)
+			var re *sipgo.ErrDialogResponse
+			if !errors.As(err, &re) || re.Res.StatusCode != c.want {
+				t.Errorf("INVITE %s: %v, want %d", c.user, err, c.want)
+			}
+		}
+		// A phone that speaks only L16: no codec in common.
+		l16 := media.Codec{Name: "L16", PayloadType: 98, SampleRate: 8000, SampleDur: 20 * time.Millisecond, NumChannels: 1}
+		dg2, _ := phone(t, false, l16)
+		serve(t, dg2, nil)
+		_, _, err := r.dial(ctx, dg2, "+14155550123")
+		var re *sipgo.ErrDialogResponse
+		if !errors.As(err, &re) || re.Res.StatusCode != 488 {
+			t.Errorf("INVITE with L16 only: %v, want 488", err)
+		}
+		if l, err := r.calls.List(ctx, r.sc, agentphone.CallFilter{}, agentphone.Page{Limit: 10}); err != nil || len(l.Items) != 0 {
+			t.Fatalf("calls after refusals: %d, %v", len(l.Items), err)
+		}
+		if got := r.srv.Stats.InvitesNotFound.Load(); got != 2 {
+			t.Errorf("InvitesNotFound = %d, want 2", got)
+		}
+	})
+}
+
+// TestInboundBusy: over the account's concurrent-call limit an INVITE gets
+// 486 Busy Here.
+func TestInboundBusy(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{maxCalls: 1})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		first, _, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Close()
+		_, _, err = r.dial(ctx, dg, "+14155550123")
+		var re *sipgo.ErrDialogResponse
+		if !errors.As(err, &re) || re.Res.StatusCode != 486 {
+			t.Fatalf("second INVITE: %v, want 486", err)
+		}
+		_ = first.Hangup(ctx)
+	})
+}
+
+// TestInboundCancel: a caller who hangs up while it rings ends the call as
+// canceled, never answered.
+func TestInboundCancel(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{answerDelay: 30 * time.Second})
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		ringing := make(chan struct{})
+		var once sync.Once
+		d, err := dg.NewDialog(sipmsg.Uri{Scheme: "sip", User: "+14155550123", Host: "127.0.0.1", Port: r.port}, diago.NewDialogOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			retryBind(func() error {
+				_, err = d.Invite(ctx, diago.InviteClientOptions{OnResponse: func(res *sipmsg.Response) error {
+					if res.StatusCode == 180 {
+						once.Do(func() { close(ringing) })
+					}
+					return nil
+				}})
+				return err
+			})
+			done <- err
+		}()
+		select {
+		case <-ringing:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no 180 Ringing")
+		}
+		cancel() // CANCEL
+		if err := <-done; err == nil {
+			t.Fatal("INVITE answered despite the CANCEL")
+		}
+		c := r.waitEnd(r.only().ID)
+		if c.Status != agentphone.CallCanceled || c.AnsweredAt != nil || c.EndReason == nil || *c.EndReason != agentphone.EndCanceled {
+			t.Fatalf("canceled call: %+v", c)
+		}
+	})
+}
+
+// TestEndCallAPI: POST /v1/calls/{id}/end (CallService.End) hangs up a
+// live call: the phone gets a BYE, the call ends with reason api.
+func TestEndCallAPI(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, _, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dialog.Close()
+		call := r.only()
+		if _, err := r.calls.End(ctx, r.sc, call.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-dialog.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("no BYE after the end-call request")
+		}
+		c := r.waitEnd(call.ID)
+		if c.EndReason == nil || *c.EndReason != agentphone.EndAPI {
+			t.Fatalf("ended call: %+v", c)
+		}
+		if _, err := r.calls.End(ctx, r.sc, call.ID); agentphone.ErrorKind(err) != agentphone.KindConflict {
+			t.Fatalf("ending an ended call: %v, want a conflict", err)
+		}
+	})
+}
+
+// TestOutboundCall: POST /v1/calls places the call through the trunk to
+// the phone, with the number as caller id; answered, the phone hears the
+// initial greeting; the phone's BYE ends it. A busy phone ends the call
+// busy; one that never answers, no-answer.
+func TestOutboundCall(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := t.Context()
+		type outcome struct {
+			from  string
+			heard time.Duration
+		}
+		answered := make(chan outcome, 1)
+		mode := make(chan string, 3)
+		dg, pport := phone(t, true)
+		serve(t, dg, func(d *diago.DialogServerSession) {
+			switch <-mode {
+			case "busy":
+				_ = d.Respond(486, "Busy Here", nil)
+			case "ring":
+				_ = d.Ringing()
+				<-d.Context().Done()
+			default:
+				_ = d.Ringing()
+				med, err := d.Answer(diago.AnswerOptions{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				loud, _ := listen(t, med, 600*time.Millisecond, 15*time.Second)
+				answered <- outcome{from: d.InviteRequest.From().Address.User, heard: loud}
+				_ = d.Hangup(context.Background())
+			}
+		})
+		r := newRig(t, b, rigOptions{ringTimeout: 2 * time.Second, trunks: []sip.Trunk{{
+			Name: "test", Outbound: &sip.OutboundTrunk{Host: "127.0.0.1", Port: pport, CallerIDFormat: "e164"},
+		}}})
+		place := func(m string) *agentphone.Call {
+			mode <- m
+			c, err := r.calls.Create(ctx, r.sc, agentphone.CallInput{
+				AgentID: agentphone.Some(r.agent.ID), ToNumber: agentphone.Some("+14155559876"),
+				InitialGreeting: agentphone.Some("Hi, this is Acme calling about your order."),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		c := place("answer")
+		got := <-answered
+		if got.from != r.number.PhoneNumber || got.heard < time.Second {
+			t.Fatalf("the phone saw caller id %q and heard %s", got.from, got.heard)
+		}
+		c = r.waitEnd(c.ID)
+		if c.Status != agentphone.CallCompleted || c.Direction != agentphone.DirectionOutbound || c.AnsweredAt == nil ||
+			c.EndReason == nil || *c.EndReason != agentphone.EndCallerHangup {
+			t.Fatalf("answered call: %+v", c)
+		}
+		for _, m := range []struct{ mode, status string }{{"busy", agentphone.CallBusy}, {"ring", agentphone.CallNoAnswer}} {
+			c := r.waitEnd(place(m.mode).ID)
+			if c.Status != m.status || c.AnsweredAt != nil {
+				t.Fatalf("%s: call %+v, want %s", m.mode, c, m.status)
+			}
+		}
+	})
+}
