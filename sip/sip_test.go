@@ -651,3 +651,83 @@ func TestOutboundCall(t *testing.T) {
 		}
 	})
 }
+
+// TestCodecs: a phone that speaks only A-law, or only G.722 (wideband),
+// is answered in that codec and hears the greeting.
+func TestCodecs(t *testing.T) {
+	t.Parallel()
+	g722 := media.Codec{Name: "G722", PayloadType: 9, SampleRate: 8000, SampleDur: 20 * time.Millisecond, NumChannels: 1}
+	for _, c := range []media.Codec{media.CodecAudioAlaw, g722} {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			each(t, func(t *testing.T, b storetest.Backend) {
+				r := newRig(t, b, rigOptions{greeting: "Hello, wideband or not."})
+				ctx := t.Context()
+				dg, _ := phone(t, false, c, media.CodecTelephoneEvent8000)
+				serve(t, dg, nil)
+				dialog, med, err := r.dial(ctx, dg, "+14155550123")
+				if err != nil {
+					t.Fatalf("INVITE: %v", err)
+				}
+				defer dialog.Close()
+				var props diago.MediaProps
+				if _, err := med.AudioReader(diago.WithAudioReaderMediaProps(&props)); err != nil {
+					t.Fatal(err)
+				}
+				if props.Codec.PayloadType != c.PayloadType {
+					t.Fatalf("negotiated %s, want %s", props.Codec.Name, c.Name)
+				}
+				if loud, _ := listen(t, med, 600*time.Millisecond, 15*time.Second); loud < time.Second {
+					t.Fatalf("heard %s of greeting in %s", loud, c.Name)
+				}
+				_ = dialog.Hangup(ctx)
+				r.waitEnd(r.only().ID)
+			})
+		})
+	}
+}
+
+// TestGarbage: datagrams and TCP streams that are not SIP, and SIP that
+// is malformed, are dropped; the server keeps answering calls.
+func TestGarbage(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{greeting: "Still here."})
+		addr := "127.0.0.1:" + strconv.Itoa(r.port)
+		junk := [][]byte{
+			{0, 1, 2, 3},
+			[]byte("INVITE sip:@ SIP/2.0\r\n\r\n"),
+			[]byte("INVITE sip:+14155550123@127.0.0.1 SIP/2.0\r\nContent-Length: 99999999\r\n\r\nv=0"),
+			[]byte(strings.Repeat("A", 60000)),
+			[]byte("INVITE sip:+14155550123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:+14155550123@127.0.0.1>\r\nCall-ID: junk\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 7\r\n\r\ngarbage"),
+		}
+		u, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.Close()
+		for _, j := range junk {
+			_, _ = u.Write(j)
+		}
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range junk {
+			_, _ = c.Write(j)
+		}
+		c.Close()
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, _, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatalf("INVITE after the garbage: %v", err)
+		}
+		_ = dialog.Hangup(ctx)
+		dialog.Close()
+		if p := r.srv.Stats.Panics.Load(); p != 0 {
+			t.Fatalf("%d handler panics", p)
+		}
+	})
+}
