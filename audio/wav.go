@@ -32,7 +32,7 @@ type WAVWriter struct {
 	w      io.WriteSeeker
 	rate   int
 	data   int64  // bytes of samples written
-	buf    []byte // scratch
+	buf    []byte // samples not yet written to w (see flushAt)
 	err    error  // sticky: the first write error
 	closed bool
 }
@@ -91,7 +91,6 @@ func (w *WAVWriter) WriteStereo(left, right []int16) error {
 	if w.data+int64(4*n) > math.MaxUint32-wavHeaderSize {
 		return fmt.Errorf("audio: wav: %w", ErrWAVTooLong)
 	}
-	w.buf = w.buf[:0]
 	for i := range n {
 		var l, r int16
 		if i < len(left) {
@@ -103,11 +102,28 @@ func (w *WAVWriter) WriteStereo(left, right []int16) error {
 		w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(l))
 		w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(r))
 	}
+	w.data += int64(4 * n)
+	if len(w.buf) >= flushAt {
+		return w.flush()
+	}
+	return nil
+}
+
+// flushAt is how many bytes of samples a WAVWriter keeps before it writes
+// them (about 2 s of a 8 kHz call): a recording written 20 ms at a time
+// would otherwise cost a write system call per call every 20 ms.
+const flushAt = 64 << 10
+
+// flush writes the samples kept.
+func (w *WAVWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
 	if _, err := w.w.Write(w.buf); err != nil {
 		w.err = fmt.Errorf("audio: wav: write samples: %w", err)
 		return w.err
 	}
-	w.data += int64(len(w.buf))
+	w.buf = w.buf[:0]
 	return nil
 }
 
@@ -121,6 +137,9 @@ func (w *WAVWriter) Close() error {
 	w.closed = true
 	if w.err != nil {
 		return w.err
+	}
+	if err := w.flush(); err != nil {
+		return err
 	}
 	if _, err := w.w.Seek(0, io.SeekStart); err != nil {
 		w.err = fmt.Errorf("audio: wav: seek to header: %w", err)

@@ -65,6 +65,9 @@ type Config struct {
 	// RingTimeout is how long an outbound call rings before it is given up
 	// as no-answer; 0 = 60 s.
 	RingTimeout time.Duration
+	// OnSendInterval, when set, is told the time between each RTP packet a
+	// call sends and the one before (for the packet-spacing metric).
+	OnSendInterval func(time.Duration)
 }
 
 // LoadTrunks reads trunks from a JSON file holding an array of Trunk.

@@ -24,9 +24,9 @@ const inboundQueue = 50
 
 // mediaPipe turns a call's RTP into PCM frames and back: the caller's
 // audio, decoded, on in; the agent's frames, encoded and sent every 20 ms
-// by one clock that sends silence while the agent says nothing (so the
-// stream never stalls and the recording stays aligned). Keys pressed by
-// the caller arrive on dtmf.
+// by the server's media clock, which sends silence while the agent says
+// nothing (so the stream never stalls and the recording stays aligned).
+// Keys pressed by the caller arrive on dtmf.
 type mediaPipe struct {
 	codec  audio.Codec
 	rate   int   // PCM rate of the codec
@@ -45,26 +45,46 @@ type mediaPipe struct {
 	stopOnce sync.Once
 	stop     chan struct{} // closed by close
 	wg       sync.WaitGroup
-	// sendTimes, when set, receives the time of each packet sent (for the
-	// benchmark of packet spacing).
-	sendTimes func(time.Time)
+	// onInterval, when set, is told the time between packets sent.
+	onInterval func(time.Duration)
+
+	// Sending state, used by the media clock's goroutine only.
+	clock         *mediaClock
+	dead          bool          // off the clock at its next clean-up
+	detached      chan struct{} // closed once off the clock
+	silence       audio.Frame
+	silentPayload []byte
+	payload       []byte
+	lastSend      time.Time
 }
 
 // startMedia sets up the pipe over an answered call's media and starts its
 // reader and its sender.
-func startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (*mediaPipe, error) {
+func startMedia(med *diago.DialogMedia, clock *mediaClock, rec *audio.Recorder, onInterval func(time.Duration), log *slog.Logger) (*mediaPipe, error) {
 	var rprops, wprops diago.MediaProps
+	// Keys (RFC 4733) only when the peer offered telephone-event: the DTMF
+	// stages are set first, so that when they fail nothing else is set yet.
 	var dr diago.DTMFReader
-	r, err := med.AudioReader(
-		diago.WithAudioReaderMediaProps(&rprops),
-		diago.WithAudioReaderJitterBuffer(media.RTPJitterBufferOptions{}),
-		diago.WithAudioReaderDTMF(&dr),
-	)
+	dtmf := true
+	r, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr), diago.WithAudioReaderMediaProps(&rprops),
+		diago.WithAudioReaderJitterBuffer(media.RTPJitterBufferOptions{}))
+	if err != nil {
+		dtmf = false
+		log.Info("the caller's side offered no telephone-event: no keys on this call", "err", err)
+		r, err = med.AudioReader(diago.WithAudioReaderMediaProps(&rprops),
+			diago.WithAudioReaderJitterBuffer(media.RTPJitterBufferOptions{}))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audio reader: %w", err)
 	}
-	dw := &diago.DTMFWriter{}
-	w, err := med.AudioWriter(diago.WithAudioWriterMediaProps(&wprops), diago.WithAudioWriterDTMF(dw))
+	var dw *diago.DTMFWriter
+	var w io.Writer
+	if dtmf {
+		dw = &diago.DTMFWriter{}
+		w, err = med.AudioWriter(diago.WithAudioWriterDTMF(dw), diago.WithAudioWriterMediaProps(&wprops))
+	} else {
+		w, err = med.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audio writer: %w", err)
 	}
@@ -74,7 +94,7 @@ func startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (
 	}
 	p := &mediaPipe{
 		codec: codec, rate: codec.SampleRate(), pt: rprops.Codec.PayloadTypeRecv(), pkts: med.RTPPacketReader,
-		reader: r, writer: w, dtmfW: dw, rec: rec, log: log,
+		reader: r, writer: w, dtmfW: dw, rec: rec, log: log, onInterval: onInterval,
 		in: make(chan audio.Frame, inboundQueue), out: make(chan audio.Frame, 1), dtmf: make(chan rune, 32),
 		stop: make(chan struct{}),
 	}
@@ -85,9 +105,13 @@ func startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (
 		}
 		return nil
 	})
-	p.wg.Add(2)
+	n := p.rate / 50
+	p.silence = audio.Frame{Samples: make([]int16, n), Rate: p.rate}
+	p.silentPayload = p.codec.Encode(p.silence.Samples, nil)
+	p.clock, p.detached = clock, make(chan struct{})
+	p.wg.Add(1)
 	go p.readLoop()
-	go p.sendLoop()
+	clock.add(p)
 	return p, nil
 }
 
@@ -104,10 +128,14 @@ func codecFor(c media.Codec) (audio.Codec, error) {
 	return nil, fmt.Errorf("sip: negotiated codec %s is not one this server decodes", c.Name)
 }
 
-// close stops the sender and waits for both loops; the reader ends when
-// the media closes.
+// close takes the pipe off the media clock and waits for its reader,
+// which ends when the media closes.
 func (p *mediaPipe) close() {
 	p.stopOnce.Do(func() { close(p.stop) })
+	select { // the clock drops it within a tick (it no longer sends for it)
+	case <-p.detached:
+	case <-p.clock.done:
+	}
 	p.wg.Wait()
 }
 
@@ -151,48 +179,32 @@ func (p *mediaPipe) readLoop() {
 	}
 }
 
-// sendLoop sends one packet every 20 ms on a drift-free schedule: the
-// agent's next frame if there is one, else silence.
-func (p *mediaPipe) sendLoop() {
-	defer p.wg.Done()
-	n := p.rate / 50
-	silence := audio.Frame{Samples: make([]int16, n), Rate: p.rate}
-	silentPayload := p.codec.Encode(silence.Samples, nil)
-	payload := make([]byte, 0, len(silentPayload)*2)
-	next := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-timer.C:
-		}
-		f := silence
-		pl := silentPayload
-		select {
-		case f = <-p.out:
-			payload = p.codec.Encode(f.Samples, payload[:0])
-			pl = payload
-		default:
-		}
-		if _, err := p.writer.Write(pl); err != nil {
-			return // the media closed
-		}
-		if p.sendTimes != nil {
-			p.sendTimes(time.Now())
-		}
-		if p.rec != nil {
-			p.rec.Agent(f)
-		}
-		next = next.Add(frameDur)
-		d := time.Until(next)
-		if d < -frameDur*5 { // stalled (the machine paused us): resynchronise
-			next = time.Now()
-			d = 0
-		}
-		timer.Reset(max(d, 0))
+// sendTick sends the call's packet of this 20 ms tick: the agent's next
+// frame if there is one, else silence. It returns the frame sent (for the
+// recording, written after every call's packet of the tick is out) and
+// false once the pipe is closed or its media gone.
+func (p *mediaPipe) sendTick(now time.Time) (audio.Frame, bool) {
+	select {
+	case <-p.stop:
+		return audio.Frame{}, false
+	default:
 	}
+	f := p.silence
+	pl := p.silentPayload
+	select {
+	case f = <-p.out:
+		p.payload = p.codec.Encode(f.Samples, p.payload[:0])
+		pl = p.payload
+	default:
+	}
+	if _, err := p.writer.Write(pl); err != nil {
+		return audio.Frame{}, false // the media closed
+	}
+	if p.onInterval != nil && !p.lastSend.IsZero() {
+		p.onInterval(now.Sub(p.lastSend))
+	}
+	p.lastSend = now
+	return f, true
 }
 
 // ReadFrame implements audio.Source: the caller's next frame; io.EOF once
@@ -234,4 +246,9 @@ func (p *mediaPipe) WriteFrame(ctx context.Context, f audio.Frame) error {
 }
 
 // sendDTMF sends a key to the caller as RFC 4733 events.
-func (p *mediaPipe) sendDTMF(k rune) error { return p.dtmfW.WriteDTMF(k) }
+func (p *mediaPipe) sendDTMF(k rune) error {
+	if p.dtmfW == nil {
+		return errors.New("sip: the call negotiated no telephone-event: keys cannot be sent")
+	}
+	return p.dtmfW.WriteDTMF(k)
+}

@@ -79,12 +79,13 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 	if err := s.calls.Answered(callCtx, c.ID); err != nil {
 		log.Error("recording the answer failed", "err", err)
 	}
-	recPath, rec := s.startRecording(callCtx, c, log)
-	pipe, err := startMedia(med, rec, log)
+	recPath, rec := s.startRecording(callCtx, c, callRate(med), log)
+	pipe, err := startMedia(med, s.clock, rec, s.cfg.OnSendInterval, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
 		_ = dialog.Hangup(context.WithoutCancel(callCtx))
-		s.finish(c.ID, agentphone.CallFailed, agentphone.EndError, closeRecording(rec, recPath, log))
+		s.discardRecording(rec, recPath, log)
+		s.finish(c.ID, agentphone.CallFailed, agentphone.EndError, nil)
 		return
 	}
 	sess := &voice.Session{Call: c, Agent: a, Number: from, Caller: pipe, Out: pipe, Rate: pipe.rate,

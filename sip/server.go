@@ -62,6 +62,9 @@ type Server struct {
 	wg   sync.WaitGroup
 	// ctx is the server's lifetime, set by Start; calls run under it.
 	ctx context.Context
+	// clock sends the calls' packets; it stops when Close has ended them.
+	clock     *mediaClock
+	stopClock context.CancelFunc
 }
 
 var _ agentphone.CallController = (*Server)(nil)
@@ -114,6 +117,8 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 // Start listens on UDP and TCP and serves calls until ctx ends or Close.
 func (s *Server) Start(ctx context.Context) error {
 	s.ctx = ctx
+	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.clock, s.stopClock = newMediaClock(cctx), stop
 	if err := s.dg.ServeBackground(ctx, s.serveInvite); err != nil {
 		return fmt.Errorf("sip listen on %s: %w", s.cfg.Addr, err)
 	}
@@ -135,6 +140,9 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("sip: calls still ending: %w", ctx.Err())
+	}
+	if s.stopClock != nil {
+		s.stopClock()
 	}
 	return errors.Join(err, s.ua.Close())
 }
@@ -252,11 +260,12 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	if err := s.calls.Answered(ctx, call.ID); err != nil {
 		log.Error("recording the answer failed", "err", err)
 	}
-	recPath, rec := s.startRecording(ctx, call, log)
-	pipe, err := startMedia(med, rec, log)
+	recPath, rec := s.startRecording(ctx, call, callRate(med), log)
+	pipe, err := startMedia(med, s.clock, rec, s.cfg.OnSendInterval, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
-		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, closeRecording(rec, recPath, log))
+		s.discardRecording(rec, recPath, log)
+		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, nil)
 		return
 	}
 	sess := &voice.Session{Call: call, Agent: agent, Number: number, Caller: pipe, Out: pipe, Rate: pipe.rate,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,7 +45,16 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 	if err := tts.Available(ctx); err != nil {
 		logger.Warn("espeak-ng is not installed: calls are answered but the agent cannot speak; run scripts/setup (or apt-get install espeak-ng)", "err", err)
 	}
-	runner := &voice.Greeter{Speaker: tts, MaxDuration: cfg.MaxCallDuration}
+	// Greetings are the same on every call of an agent: keep their speech.
+	runner := &voice.Greeter{Speaker: &voice.CachedSpeaker{Speaker: tts}, MaxDuration: cfg.MaxCallDuration}
+	interval := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "agentphone_rtp_send_interval_seconds",
+		Help: "Time between consecutive RTP packets a call sends (20 ms is on time).",
+		Buckets: []float64{0.005, 0.010, 0.015, 0.017, 0.018, 0.019, 0.0195, 0.020, 0.0205, 0.021, 0.022, 0.023,
+			0.025, 0.030, 0.040, 0.060, 0.100},
+	})
+	reg.MustRegister(interval)
+	sc.OnSendInterval = func(d time.Duration) { interval.Observe(d.Seconds()) }
 	srv, err := sip.New(sc, calls, runner, logger)
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
