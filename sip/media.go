@@ -143,6 +143,8 @@ func (p *mediaPipe) readLoop() {
 	defer p.wg.Done()
 	defer close(p.in)
 	buf := make([]byte, media.RTPBufSize)
+	var ring [inboundQueue + 14][]int16
+	next := 0
 	for {
 		n, err := p.reader.Read(buf)
 		if err != nil {
@@ -160,7 +162,13 @@ func (p *mediaPipe) readLoop() {
 		if n == 0 || p.pkts.PacketHeader.PayloadType != p.pt {
 			continue
 		}
-		f := audio.Frame{Samples: p.codec.Decode(buf[:n], nil), Rate: p.rate}
+		// Frames are decoded into a ring of buffers larger than the queue
+		// (and the one frame its reader holds), so that a buffer is only
+		// reused once its frame has been consumed: no allocation per packet.
+		slot := &ring[next%len(ring)]
+		next++
+		*slot = p.codec.Decode(buf[:n], (*slot)[:0])
+		f := audio.Frame{Samples: *slot, Rate: p.rate}
 		if p.rec != nil {
 			p.rec.Caller(f)
 		}

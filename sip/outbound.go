@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -49,7 +50,7 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 	}
 	defer dialog.Close()
 	s.event(c.ID, "dialing", map[string]any{"trunk": trunk.Name, "to": to.String()})
-	opts := diago.InviteClientOptions{Username: out.Username, Password: out.Password,
+	opts := diago.InviteClientOptions{Username: out.Username, Password: out.Password, RTPNAT: media.RTPNATSymetric,
 		OnResponse: func(res *sip.Response) error {
 			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 				if err := s.calls.Ringing(context.WithoutCancel(callCtx), c.ID); err != nil {

@@ -245,7 +245,9 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 		s.finish(call.ID, agentphone.CallCanceled, endReasonOf(callCtx), nil)
 		return
 	}
-	med, err := d.Answer(diago.AnswerOptions{})
+	// Symmetric RTP: media goes back to where the caller's comes from,
+	// whatever its SDP said (callers behind NAT).
+	med, err := d.Answer(diago.AnswerOptions{RTPNAT: media.RTPNATSymetric})
 	if err != nil {
 		if ctx.Err() != nil {
 			s.finish(call.ID, agentphone.CallCanceled, agentphone.EndCanceled, nil)
