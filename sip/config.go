@@ -65,6 +65,11 @@ type Config struct {
 	// RingTimeout is how long an outbound call rings before it is given up
 	// as no-answer; 0 = 60 s.
 	RingTimeout time.Duration
+	// InviteRate and InviteBurst bound the new INVITEs per second from one
+	// source address (503 with Retry-After past them); InviteRate 0 = no
+	// bound.
+	InviteRate  float64
+	InviteBurst int
 	// OnSendInterval, when set, is told the time between each RTP packet a
 	// call sends and the one before (for the packet-spacing metric).
 	OnSendInterval func(time.Duration)

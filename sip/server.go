@@ -39,6 +39,7 @@ type Stats struct {
 	InvitesNoAgent   atomic.Int64 // 480
 	InvitesBusy      atomic.Int64 // 486: concurrent-call limit
 	InvitesNoCodec   atomic.Int64 // 488
+	InvitesFlood     atomic.Int64 // 503: the source sent too many INVITEs
 	CallsAnswered    atomic.Int64
 	CallsPlaced      atomic.Int64
 	Panics           atomic.Int64 // handlers that panicked (a bug: logged with its stack)
@@ -54,8 +55,9 @@ type Server struct {
 	logger *slog.Logger
 	Stats  Stats
 
-	ua *sipgo.UserAgent
-	dg *diago.Diago
+	ua     *sipgo.UserAgent
+	dg     *diago.Diago
+	limits *inviteLimiter
 
 	mu   sync.Mutex
 	live map[string]context.CancelCauseFunc // call id → ends the call
@@ -109,7 +111,8 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 			ID: tr, Transport: tr, BindHost: host, BindPort: p, ExternalHost: cfg.ExternalHost,
 		}))
 	}
-	s := &Server{cfg: cfg, calls: calls, run: run, logger: logger, ua: ua, live: map[string]context.CancelCauseFunc{}}
+	s := &Server{cfg: cfg, calls: calls, run: run, logger: logger, ua: ua, live: map[string]context.CancelCauseFunc{},
+		limits: newInviteLimiter(cfg.InviteRate, cfg.InviteBurst)}
 	s.dg = diago.NewDiago(ua, opts...)
 	return s, nil
 }
@@ -188,6 +191,14 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 		}
 	}()
 	req := d.InviteRequest
+	if !s.limits.allow(req.Source(), time.Now()) {
+		if s.Stats.InvitesFlood.Add(1)%100 == 1 { // log the first of each hundred
+			s.logger.Warn("SIP INVITEs refused: the source sends more than its rate", "source", req.Source(),
+				"refused_so_far", s.Stats.InvitesFlood.Load())
+		}
+		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil, sip.NewHeader("Retry-After", "1"))
+		return
+	}
 	log := s.logger.With("sip_call_id", req.CallID().Value(), "source", req.Source())
 	trunk, ok := inboundTrunk(s.cfg.Trunks, req.Source())
 	if !ok {

@@ -82,6 +82,7 @@ type rigOptions struct {
 	trunks      []sip.Trunk
 	maxSilence  int // the agent's maxSilenceMs
 	greeting    string
+	inviteRate  float64
 }
 
 func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
@@ -126,7 +127,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
-		RingTimeout: o.ringTimeout, Trunks: o.trunks,
+		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1,
 	}, calls, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -728,6 +729,36 @@ func TestGarbage(t *testing.T) {
 		dialog.Close()
 		if p := r.srv.Stats.Panics.Load(); p != 0 {
 			t.Fatalf("%d handler panics", p)
+		}
+	})
+}
+
+// TestInviteFlood: past its rate, a source's INVITEs are answered 503 with
+// Retry-After before any routing, and counted.
+func TestInviteFlood(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{inviteRate: 0.01})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		first, _, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = first.Hangup(ctx)
+		first.Close()
+		_, _, err = r.dial(ctx, dg, "+14155550123")
+		var re *sipgo.ErrDialogResponse
+		if !errors.As(err, &re) || re.Res.StatusCode != 503 || re.Res.GetHeader("Retry-After") == nil {
+			t.Fatalf("second INVITE: %v, want 503 with Retry-After", err)
+		}
+		if got := r.srv.Stats.InvitesFlood.Load(); got != 1 {
+			t.Fatalf("InvitesFlood = %d, want 1", got)
+		}
+		l, err := r.calls.List(ctx, r.sc, agentphone.CallFilter{}, agentphone.Page{Limit: 10})
+		if err != nil || len(l.Items) != 1 {
+			t.Fatalf("calls: %d, %v; want only the first", len(l.Items), err)
 		}
 	})
 }
