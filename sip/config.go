@@ -3,7 +3,6 @@ package sip
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -25,10 +24,15 @@ type Trunk struct {
 	Numbers []string `json:"numbers,omitempty"`
 }
 
-// InboundTrunk accepts INVITEs whose source address is in Allow.
+// InboundTrunk accepts INVITEs whose source address is in Allow, or that
+// answer a digest challenge with Username and Password (from an address in
+// Allow, when Allow is not empty too).
 type InboundTrunk struct {
-	Allow []string `json:"allow"` // IP addresses or CIDR prefixes
-	allow []netip.Prefix
+	Allow    []string `json:"allow,omitempty"` // IP addresses or CIDR prefixes
+	Username string   `json:"username,omitempty"`
+	Password string   `json:"password,omitempty"`
+	Realm    string   `json:"realm,omitempty"` // digest realm; default "agentphone"
+	allow    []netip.Prefix
 }
 
 // OutboundTrunk is where a trunk's outbound calls are sent.
@@ -53,6 +57,9 @@ type Config struct {
 	// ExternalHost is the address written in Contact and SDP for peers to
 	// reach this server (behind NAT: the public IP); "" = the bind address.
 	ExternalHost string
+	// NoLoopbackTrust makes INVITEs from loopback addresses pass the trunk
+	// checks like any other (by default they are accepted without a trunk).
+	NoLoopbackTrust bool
 	// RTPPortMin and RTPPortMax bound the UDP ports of media; 0 = any.
 	RTPPortMin, RTPPortMax int
 	// Trunks are the configured trunks.
@@ -107,8 +114,11 @@ func ValidateTrunks(ts []Trunk) error {
 			return fmt.Errorf("trunk %q has neither inbound nor outbound", t.Name)
 		}
 		if in := t.Inbound; in != nil {
-			if len(in.Allow) == 0 {
-				return fmt.Errorf("trunk %q: inbound.allow lists no address", t.Name)
+			if len(in.Allow) == 0 && in.Username == "" {
+				return fmt.Errorf("trunk %q: inbound needs an allow list, or a username and password", t.Name)
+			}
+			if (in.Username == "") != (in.Password == "") {
+				return fmt.Errorf("trunk %q: inbound needs both username and password", t.Name)
 			}
 			in.allow = in.allow[:0]
 			for _, a := range in.Allow {
@@ -161,30 +171,21 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// inboundTrunk returns the trunk whose allow-list holds the source address
-// src ("ip:port"), "" with ok for a loopback source (development and tests
-// need no trunk), and ok false when no trunk accepts it.
-func inboundTrunk(trunks []Trunk, src string) (name string, ok bool) {
-	host, _, err := net.SplitHostPort(src)
-	if err != nil {
-		host = src
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
+// inboundTrunk returns the trunk without credentials whose allow-list
+// holds the source address src ("ip:port"), "" with ok for a loopback
+// source when trustLoopback (development and tests need no trunk), and ok
+// false when none accepts it so.
+func inboundTrunk(trunks []Trunk, src string, trustLoopback bool) (name string, ok bool) {
+	a, ok := sourceAddr(src)
+	if !ok {
 		return "", false
 	}
-	a = a.Unmap()
-	if a.IsLoopback() {
+	if trustLoopback && a.IsLoopback() {
 		return "", true
 	}
 	for _, t := range trunks {
-		if t.Inbound == nil {
-			continue
-		}
-		for _, p := range t.Inbound.allow {
-			if p.Contains(a) {
-				return t.Name, true
-			}
+		if t.Inbound != nil && t.Inbound.Username == "" && allowed(t.Inbound.allow, a) {
+			return t.Name, true
 		}
 	}
 	return "", false

@@ -34,15 +34,16 @@ type Calls interface {
 
 // Stats counts what the SIP edge refused or dropped, for /metrics.
 type Stats struct {
-	InvitesForbidden atomic.Int64 // 403: no trunk accepts the source
-	InvitesNotFound  atomic.Int64 // 404: no such number
-	InvitesNoAgent   atomic.Int64 // 480
-	InvitesBusy      atomic.Int64 // 486: concurrent-call limit
-	InvitesNoCodec   atomic.Int64 // 488
-	InvitesFlood     atomic.Int64 // 503: the source sent too many INVITEs
-	CallsAnswered    atomic.Int64
-	CallsPlaced      atomic.Int64
-	Panics           atomic.Int64 // handlers that panicked (a bug: logged with its stack)
+	InvitesForbidden  atomic.Int64 // 403: no trunk accepts the source
+	InvitesChallenged atomic.Int64 // 401: a digest challenge sent
+	InvitesNotFound   atomic.Int64 // 404: no such number
+	InvitesNoAgent    atomic.Int64 // 480
+	InvitesBusy       atomic.Int64 // 486: concurrent-call limit
+	InvitesNoCodec    atomic.Int64 // 488
+	InvitesFlood      atomic.Int64 // 503: the source sent too many INVITEs
+	CallsAnswered     atomic.Int64
+	CallsPlaced       atomic.Int64
+	Panics            atomic.Int64 // handlers that panicked (a bug: logged with its stack)
 }
 
 // Server is the SIP edge: it takes INVITEs from trunks (and from loopback),
@@ -58,6 +59,7 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	dg     *diago.Diago
 	limits *inviteLimiter
+	auth   *digestAuth
 
 	mu   sync.Mutex
 	live map[string]context.CancelCauseFunc // call id → ends the call
@@ -112,7 +114,7 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 		}))
 	}
 	s := &Server{cfg: cfg, calls: calls, run: run, logger: logger, ua: ua, live: map[string]context.CancelCauseFunc{},
-		limits: newInviteLimiter(cfg.InviteRate, cfg.InviteBurst)}
+		limits: newInviteLimiter(cfg.InviteRate, cfg.InviteBurst), auth: newDigestAuth()}
 	s.dg = diago.NewDiago(ua, opts...)
 	return s, nil
 }
@@ -200,12 +202,8 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 		return
 	}
 	log := s.logger.With("sip_call_id", req.CallID().Value(), "source", req.Source())
-	trunk, ok := inboundTrunk(s.cfg.Trunks, req.Source())
+	trunk, ok := s.admit(d, log)
 	if !ok {
-		s.Stats.InvitesForbidden.Add(1)
-		log.Warn("SIP INVITE refused: its source matches no trunk's inbound allow-list", "from", req.From().Address.String(),
-			"to", req.Recipient.String())
-		_ = d.Respond(sip.StatusForbidden, "Forbidden", nil)
 		return
 	}
 	if !offersKnownCodec(req.Body()) {
@@ -362,4 +360,38 @@ func inviteRefusal(err error) (int, string) {
 		return sip.StatusNotFound, "Not Found"
 	}
 	return sip.StatusInternalServerError, "Server Internal Error"
+}
+
+// admit decides whether an INVITE may come in, and from which trunk:
+// loopback sources (unless NoLoopbackTrust) and sources in the allow-list
+// of a trunk without credentials are admitted; a source a trunk with
+// credentials could send from is challenged (401) until its Authorization
+// proves them; anything else is refused (403), logged and counted. It
+// answers the INVITE itself when it does not admit it.
+func (s *Server) admit(d *diago.DialogServerSession, log *slog.Logger) (trunk string, ok bool) {
+	req := d.InviteRequest
+	if name, ok := inboundTrunk(s.cfg.Trunks, req.Source(), !s.cfg.NoLoopbackTrust); ok {
+		return name, true
+	}
+	src, _ := sourceAddr(req.Source())
+	if realm, ok := wantsDigest(s.cfg.Trunks, src); ok {
+		name, stale := s.auth.check(s.cfg.Trunks, req, src)
+		if name != "" {
+			return name, true
+		}
+		if req.GetHeader("Authorization") != nil && !stale {
+			s.Stats.InvitesForbidden.Add(1)
+			log.Warn("SIP INVITE refused: its digest credentials match no trunk's", "from", req.From().Address.String())
+			_ = d.Respond(sip.StatusForbidden, "Forbidden", nil)
+			return "", false
+		}
+		s.Stats.InvitesChallenged.Add(1)
+		_ = d.Respond(sip.StatusUnauthorized, "Unauthorized", nil, sip.NewHeader("WWW-Authenticate", s.auth.challenge(realm)))
+		return "", false
+	}
+	s.Stats.InvitesForbidden.Add(1)
+	log.Warn("SIP INVITE refused: its source matches no trunk's inbound allow-list", "from", req.From().Address.String(),
+		"to", req.Recipient.String())
+	_ = d.Respond(sip.StatusForbidden, "Forbidden", nil)
+	return "", false
 }

@@ -83,6 +83,8 @@ type rigOptions struct {
 	maxSilence  int // the agent's maxSilenceMs
 	greeting    string
 	inviteRate  float64
+	// distrust treats loopback like any source: trunks must admit it.
+	distrust bool
 }
 
 func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
@@ -127,7 +129,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
-		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1,
+		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
 	}, calls, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -759,6 +761,64 @@ func TestInviteFlood(t *testing.T) {
 		l, err := r.calls.List(ctx, r.sc, agentphone.CallFilter{}, agentphone.Page{Limit: 10})
 		if err != nil || len(l.Items) != 1 {
 			t.Fatalf("calls: %d, %v; want only the first", len(l.Items), err)
+		}
+	})
+}
+
+// TestTrunkDigest: with loopback not trusted, an INVITE from a phone that
+// knows the trunk's password is challenged and then answered; one that
+// does not know it gets 401, one with a wrong password 403; with no trunk
+// admitting the source at all, 403.
+func TestTrunkDigest(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{distrust: true, trunks: []sip.Trunk{
+			{Name: "pbx", Inbound: &sip.InboundTrunk{Username: "pbx", Password: "s3cret"}},
+		}})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		to := sipmsg.Uri{Scheme: "sip", User: "+14155550123", Host: "127.0.0.1", Port: r.port}
+		code := func(user, password string) int {
+			t.Helper()
+			var d *diago.DialogClientSession
+			var err error
+			retryBind(func() error {
+				d, _, err = dg.Invite(ctx, to, diago.InviteOptions{Username: user, Password: password})
+				return err
+			})
+			if err == nil {
+				_ = d.Hangup(ctx)
+				d.Close()
+				return 200
+			}
+			var re *sipgo.ErrDialogResponse
+			if !errors.As(err, &re) {
+				t.Fatalf("INVITE as %s: %v", user, err)
+			}
+			return re.Res.StatusCode
+		}
+		if got := code("pbx", "s3cret"); got != 200 {
+			t.Fatalf("the trunk's password: %d, want the call answered", got)
+		}
+		if got := code("", ""); got != 401 {
+			t.Fatalf("no credentials: %d, want 401", got)
+		}
+		if got := code("pbx", "guess"); got != 403 {
+			t.Fatalf("a wrong password: %d, want 403", got)
+		}
+		if r.srv.Stats.InvitesChallenged.Load() < 2 || r.srv.Stats.InvitesForbidden.Load() != 1 {
+			t.Fatalf("challenged %d, forbidden %d", r.srv.Stats.InvitesChallenged.Load(), r.srv.Stats.InvitesForbidden.Load())
+		}
+	})
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{distrust: true})
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		_, _, err := r.dial(t.Context(), dg, "+14155550123")
+		var re *sipgo.ErrDialogResponse
+		if !errors.As(err, &re) || re.Res.StatusCode != 403 {
+			t.Fatalf("no trunk: %v, want 403", err)
 		}
 	})
 }

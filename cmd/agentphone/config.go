@@ -45,6 +45,7 @@ type Config struct {
 	SIPTrunks            string        // JSON file of SIP trunks
 	SIPAnswerDelay       time.Duration // how long inbound calls ring before the answer
 	SIPInviteRate        float64       // new INVITEs per second from one source address; 0 = no bound
+	SIPTrustLoopback     bool          // accept INVITEs from loopback without a trunk
 	RecordingsDir        string        // where call recordings are written
 	MaxCallDuration      time.Duration // longest call
 	MaxConcurrentCalls   int           // calls at once per (sub-)account; 0 = no limit
@@ -102,6 +103,7 @@ func serveSettings(c *Config) []setting {
 		{"rtp-ports", "AGENTPHONE_RTP_PORTS", "UDP port range of call media, MIN-MAX (e.g. 10000-20000; default any free port)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RTPPorts, n, "", u) }},
 		{"sip-trunks", "AGENTPHONE_SIP_TRUNKS", "JSON file of SIP trunks (inbound allow-lists, outbound targets; see docs/sip.md)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPTrunks, n, "", u) }},
 		{"sip-answer-delay", "AGENTPHONE_SIP_ANSWER_DELAY", "how long an inbound call rings before it is answered", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.SIPAnswerDelay, n, 0, u) }},
+		{"sip-trust-loopback", "AGENTPHONE_SIP_TRUST_LOOPBACK", "accept INVITEs from loopback addresses without a trunk (a softphone on this machine); false: trunks admit them like any source", func(fs *pflag.FlagSet, n, u string) { fs.BoolVar(&c.SIPTrustLoopback, n, true, u) }},
 		{"sip-invite-rate", "AGENTPHONE_SIP_INVITE_RATE", "new INVITEs a second one source address may send (bursts of twice that); past it 503 with Retry-After; 0 = no bound", func(fs *pflag.FlagSet, n, u string) { fs.Float64Var(&c.SIPInviteRate, n, 100, u) }},
 		{"recordings-dir", "AGENTPHONE_RECORDINGS_DIR", "folder of call recordings (\"\" = no recordings)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RecordingsDir, n, "./data/recordings", u) }},
 		{"max-call-duration", "AGENTPHONE_MAX_CALL_DURATION", "longest call; it is hung up then (end reason max-duration)", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.MaxCallDuration, n, time.Hour, u) }},

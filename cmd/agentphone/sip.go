@@ -24,7 +24,8 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 		return nil, nil
 	}
 	sc := sip.Config{Addr: cfg.SIPAddr, ExternalHost: cfg.SIPExternalHost, RecordingsDir: cfg.RecordingsDir,
-		AnswerDelay: cfg.SIPAnswerDelay, InviteRate: cfg.SIPInviteRate, InviteBurst: int(2 * cfg.SIPInviteRate)}
+		AnswerDelay: cfg.SIPAnswerDelay, InviteRate: cfg.SIPInviteRate, InviteBurst: int(2 * cfg.SIPInviteRate),
+		NoLoopbackTrust: !cfg.SIPTrustLoopback}
 	if cfg.RTPPorts != "" {
 		lo, hi, ok := strings.Cut(cfg.RTPPorts, "-")
 		min, err1 := strconv.Atoi(strings.TrimSpace(lo))
@@ -79,6 +80,7 @@ func registerSIPMetrics(reg prometheus.Registerer, st *sip.Stats) {
 		{"busy", st.InvitesBusy.Load},
 		{"no_codec", st.InvitesNoCodec.Load},
 		{"flood", st.InvitesFlood.Load},
+		{"challenged", st.InvitesChallenged.Load},
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "agentphone_sip_invites_refused_total", Help: "INVITEs refused by the SIP edge, by reason.",
