@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/audio"
@@ -601,10 +602,31 @@ func TestOutboundCall(t *testing.T) {
 			heard time.Duration
 		}
 		answered := make(chan outcome, 1)
-		mode := make(chan string, 3)
+		mode := make(chan string, 4)
 		dg, pport := phone(t, true)
 		serve(t, dg, func(d *diago.DialogServerSession) {
-			switch <-mode {
+			m := <-mode
+			if m == "auth" { // a carrier that wants the trunk's credentials
+				h := d.InviteRequest.GetHeader("Authorization")
+				if h == nil {
+					mode <- m // the challenged INVITE comes again
+					chal := digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
+					_ = d.Respond(401, "Unauthorized", nil, sipmsg.NewHeader("WWW-Authenticate", chal.String()))
+					return
+				}
+				cred, err := digest.ParseCredentials(h.Value())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want, _ := digest.Digest(&digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}},
+					digest.Options{Method: "INVITE", URI: cred.URI, Username: "acme", Password: "trunk-pw", Cnonce: cred.Cnonce, Count: cred.Nc})
+				if cred.Username != "acme" || cred.Response != want.Response {
+					_ = d.Respond(403, "Forbidden", nil)
+					return
+				}
+			}
+			switch m {
 			case "busy":
 				_ = d.Respond(486, "Busy Here", nil)
 			case "ring":
@@ -623,7 +645,8 @@ func TestOutboundCall(t *testing.T) {
 			}
 		})
 		r := newRig(t, b, rigOptions{ringTimeout: 2 * time.Second, trunks: []sip.Trunk{{
-			Name: "test", Outbound: &sip.OutboundTrunk{Host: "127.0.0.1", Port: pport, CallerIDFormat: "e164"},
+			Name: "test", Outbound: &sip.OutboundTrunk{Host: "127.0.0.1", Port: pport, CallerIDFormat: "e164",
+				Username: "acme", Password: "trunk-pw"},
 		}}})
 		place := func(m string) *agentphone.Call {
 			mode <- m
@@ -645,6 +668,14 @@ func TestOutboundCall(t *testing.T) {
 		if c.Status != agentphone.CallCompleted || c.Direction != agentphone.DirectionOutbound || c.AnsweredAt == nil ||
 			c.EndReason == nil || *c.EndReason != agentphone.EndCallerHangup {
 			t.Fatalf("answered call: %+v", c)
+		}
+		// A carrier that challenges: the trunk's credentials answer it.
+		c = place("auth")
+		if got = <-answered; got.heard < time.Second {
+			t.Fatalf("after the challenge the phone heard %s", got.heard)
+		}
+		if c = r.waitEnd(c.ID); c.Status != agentphone.CallCompleted || c.AnsweredAt == nil {
+			t.Fatalf("challenged call: %+v", c)
 		}
 		for _, m := range []struct{ mode, status string }{{"busy", agentphone.CallBusy}, {"ring", agentphone.CallNoAnswer}} {
 			c := r.waitEnd(place(m.mode).ID)
