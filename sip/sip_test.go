@@ -86,6 +86,7 @@ type rigOptions struct {
 	inviteRate  float64
 	// distrust treats loopback like any source: trunks must admit it.
 	distrust bool
+	runner   voice.Runner // nil: the greeter
 }
 
 func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
@@ -131,7 +132,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
-	}, calls, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}, logger)
+	}, calls, cmpRunner(o.runner, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -851,5 +852,72 @@ func TestTrunkDigest(t *testing.T) {
 		if !errors.As(err, &re) || re.Res.StatusCode != 403 {
 			t.Fatalf("no trunk: %v, want 403", err)
 		}
+	})
+}
+
+func cmpRunner(r, def voice.Runner) voice.Runner {
+	if r != nil {
+		return r
+	}
+	return def
+}
+
+// keyPresser is a runner that presses keys (RFC 4733) and then waits for
+// the call to end.
+type keyPresser struct{ keys string }
+
+func (k keyPresser) Run(ctx context.Context, s *voice.Session) string {
+	for _, key := range k.keys {
+		if err := s.SendDTMF(key); err != nil {
+			s.Log.Error("sending a key failed", "err", err)
+		}
+	}
+	<-ctx.Done()
+	return ""
+}
+
+// TestSendDTMF: keys the agent's side presses reach the phone as RFC 4733
+// events, in order.
+func TestSendDTMF(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{runner: keyPresser{keys: "19#"}})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, med, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dialog.Close()
+		var dr diago.DTMFReader
+		rd, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := make(chan rune, 8)
+		dr.OnDTMF(func(k rune) error { keys <- k; return nil })
+		go func() {
+			buf := make([]byte, media.RTPBufSize)
+			for {
+				if _, err := rd.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		var got []rune
+		for len(got) < 3 {
+			select {
+			case k := <-keys:
+				got = append(got, k)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the phone got keys %q, want 19#", string(got))
+			}
+		}
+		if string(got) != "19#" {
+			t.Fatalf("the phone got keys %q, want 19#", string(got))
+		}
+		_ = dialog.Hangup(ctx)
+		r.waitEnd(r.only().ID)
 	})
 }
