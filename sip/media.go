@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 
 	"github.com/agentphone/agentphone/audio"
 )
@@ -31,12 +35,15 @@ type mediaPipe struct {
 	codec  audio.Codec
 	rate   int   // PCM rate of the codec
 	pt     uint8 // the audio's RTP payload type, as received
-	pkts   *media.RTPPacketReader
-	reader io.Reader
-	writer io.Writer
-	dtmfW  *diago.DTMFWriter
-	rec    *audio.Recorder // nil: not recorded
-	log    *slog.Logger
+	dtmfPT uint8 // telephone-event's, as received (0 = none)
+	// dropped counts the datagrams read that were not the call's audio.
+	dropped *atomic.Int64
+	pkts    *media.RTPPacketReader
+	reader  io.Reader
+	writer  io.Writer
+	dtmfW   *diago.DTMFWriter
+	rec     *audio.Recorder // nil: not recorded
+	log     *slog.Logger
 
 	in   chan audio.Frame
 	out  chan audio.Frame
@@ -60,7 +67,20 @@ type mediaPipe struct {
 
 // startMedia sets up the pipe over an answered call's media and starts its
 // reader and its sender.
-func startMedia(med *diago.DialogMedia, clock *mediaClock, rec *audio.Recorder, onInterval func(time.Duration), log *slog.Logger) (*mediaPipe, error) {
+func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (*mediaPipe, error) {
+	clock, onInterval := s.clock, s.cfg.OnSendInterval
+	// diago's jitter buffer stops reading for good at the first datagram
+	// that is not RTP (its read loop returns on any error), so one
+	// garbage packet to the media port would end the call's audio: it
+	// reads through a reader that drops such datagrams. Swapping the
+	// reader interrupts the session's read with a deadline, which is then
+	// cleared, as diago's own jitter-buffer option does.
+	if orig := med.RTPPacketReader.Reader(); orig != nil {
+		med.RTPPacketReader.UpdateReader(skipBadRTP{r: orig, dropped: &s.Stats.RTPDropped})
+		if err := med.MediaSession().StartRTP(1); err != nil {
+			return nil, fmt.Errorf("restart media reading: %w", err)
+		}
+	}
 	var rprops, wprops diago.MediaProps
 	// Keys (RFC 4733) only when the peer offered telephone-event: the DTMF
 	// stages are set first, so that when they fail nothing else is set yet.
@@ -94,6 +114,7 @@ func startMedia(med *diago.DialogMedia, clock *mediaClock, rec *audio.Recorder, 
 	}
 	p := &mediaPipe{
 		codec: codec, rate: codec.SampleRate(), pt: rprops.Codec.PayloadTypeRecv(), pkts: med.RTPPacketReader,
+		dtmfPT: telephoneEventPT(med), dropped: &s.Stats.RTPDropped,
 		reader: r, writer: w, dtmfW: dw, rec: rec, log: log, onInterval: onInterval,
 		in: make(chan audio.Frame, inboundQueue), out: make(chan audio.Frame, 1), dtmf: make(chan rune, 32),
 		stop: make(chan struct{}),
@@ -113,6 +134,17 @@ func startMedia(med *diago.DialogMedia, clock *mediaClock, rec *audio.Recorder, 
 	go p.readLoop()
 	clock.add(p)
 	return p, nil
+}
+
+// telephoneEventPT is the payload type the call's telephone events arrive
+// with, or 0.
+func telephoneEventPT(med *diago.DialogMedia) uint8 {
+	for _, c := range med.MediaSession().Codecs {
+		if strings.EqualFold(c.Name, "telephone-event") {
+			return c.PayloadTypeRecv()
+		}
+	}
+	return 0
 }
 
 // codecFor returns the codec implementation of a negotiated codec.
@@ -144,22 +176,38 @@ func (p *mediaPipe) readLoop() {
 	defer close(p.in)
 	buf := make([]byte, media.RTPBufSize)
 	var ring [inboundQueue + 14][]int16
-	next := 0
+	next, failures := 0, 0
 	for {
 		n, err := p.reader.Read(buf)
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				select {
-				case <-p.stop:
-				default:
-					p.log.Debug("call media read ended", "err", err)
-				}
+			select {
+			case <-p.stop:
+				return
+			default:
 			}
-			return
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// A datagram that is not RTP (garbage, a truncated or
+			// oversized packet): drop it, the call goes on, unless the
+			// reader keeps failing (it is broken, not the packets).
+			p.dropped.Add(1)
+			if failures++; failures > 100 {
+				p.log.Warn("call media: the reader keeps failing; no more caller audio", "err", err)
+				return
+			}
+			continue
 		}
+		failures = 0
 		// Telephone events (taken by the DTMF reader) and comfort noise
 		// come through this reader too: only the codec's payload is audio.
-		if n == 0 || p.pkts.PacketHeader.PayloadType != p.pt {
+		if n == 0 {
+			continue
+		}
+		if p.pkts.PacketHeader.PayloadType != p.pt {
+			if pt := p.pkts.PacketHeader.PayloadType; pt != p.dtmfPT && pt != 13 { // 13: comfort noise
+				p.dropped.Add(1)
+			}
 			continue
 		}
 		// Frames are decoded into a ring of buffers larger than the queue
@@ -259,4 +307,26 @@ func (p *mediaPipe) sendDTMF(k rune) error {
 		return errors.New("sip: the call negotiated no telephone-event: keys cannot be sent")
 	}
 	return p.dtmfW.WriteDTMF(k)
+}
+
+// skipBadRTP reads RTP packets from r, dropping (and counting) datagrams
+// that do not parse as RTP. Socket errors, deadlines included (diago
+// interrupts reads with them), pass through.
+type skipBadRTP struct {
+	r       media.RTPReader
+	dropped *atomic.Int64
+}
+
+func (s skipBadRTP) ReadRTP(buf []byte, p *rtp.Packet) (int, error) {
+	for {
+		n, err := s.r.ReadRTP(buf, p)
+		if err == nil {
+			return n, nil
+		}
+		var ne net.Error
+		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
+			return n, err
+		}
+		s.dropped.Add(1)
+	}
 }

@@ -81,7 +81,7 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 		log.Error("recording the answer failed", "err", err)
 	}
 	recPath, rec := s.startRecording(callCtx, c, callRate(med), log)
-	pipe, err := startMedia(med, s.clock, rec, s.cfg.OnSendInterval, log)
+	pipe, err := s.startMedia(med, rec, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
 		_ = dialog.Hangup(context.WithoutCancel(callCtx))

@@ -44,6 +44,7 @@ type Stats struct {
 	CallsAnswered     atomic.Int64
 	CallsPlaced       atomic.Int64
 	Panics            atomic.Int64 // handlers that panicked (a bug: logged with its stack)
+	RTPDropped        atomic.Int64 // datagrams on calls\' media ports that were not their audio
 }
 
 // Server is the SIP edge: it takes INVITEs from trunks (and from loopback),
@@ -272,7 +273,7 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 		log.Error("recording the answer failed", "err", err)
 	}
 	recPath, rec := s.startRecording(ctx, call, callRate(med), log)
-	pipe, err := startMedia(med, s.clock, rec, s.cfg.OnSendInterval, log)
+	pipe, err := s.startMedia(med, rec, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
 		s.discardRecording(rec, recPath, log)

@@ -921,3 +921,55 @@ func TestSendDTMF(t *testing.T) {
 		r.waitEnd(r.only().ID)
 	})
 }
+
+// TestRTPGarbage: datagrams on a call's media port that are not RTP of
+// the call (garbage, an unknown payload type, an oversized packet) are
+// dropped; the call's media goes on: a key pressed afterwards arrives.
+func TestRTPGarbage(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{greeting: "Hi."})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, med, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dialog.Close()
+		call := r.waitStatus(r.only().ID, agentphone.CallInProgress)
+		raddr := med.MediaSession().Raddr
+		u, err := net.Dial("udp", raddr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.Close()
+		bad := [][]byte{
+			{1, 2, 3},
+			make([]byte, 1400), // version 0
+			append([]byte{0x80, 77, 0, 9, 0, 0, 1, 0, 0, 0, 0, 9}, make([]byte, 160)...),  // unknown payload type 77
+			append([]byte{0x80, 0, 0, 10, 0, 0, 2, 0, 0, 0, 0, 9}, make([]byte, 8000)...), // oversized
+		}
+		for range 5 {
+			for _, p := range bad {
+				_, _ = u.Write(p)
+			}
+		}
+		dw := &diago.DTMFWriter{}
+		if _, err := med.AudioWriter(diago.WithAudioWriterDTMF(dw)); err != nil {
+			t.Fatal(err)
+		}
+		if err := dw.WriteDTMF('8'); err != nil {
+			t.Fatal(err)
+		}
+		r.waitEvent(call.ID, "dtmf", `"8"`)
+		if got := r.srv.Stats.Panics.Load(); got != 0 {
+			t.Fatalf("%d panics", got)
+		}
+		if got := r.srv.Stats.RTPDropped.Load(); got == 0 {
+			t.Fatal("no datagram counted as dropped")
+		}
+		_ = dialog.Hangup(ctx)
+		r.waitEnd(call.ID)
+	})
+}

@@ -94,5 +94,7 @@ func registerSIPMetrics(reg prometheus.Registerer, st *sip.Stats) {
 			func() float64 { return float64(st.CallsPlaced.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_sip_handler_panics_total", Help: "SIP call handlers that panicked (a bug)."},
 			func() float64 { return float64(st.Panics.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_rtp_dropped_total", Help: "Datagrams on calls' media ports that were not their audio (garbage, unknown payload types)."},
+			func() float64 { return float64(st.RTPDropped.Load()) }),
 	)
 }
