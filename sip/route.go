@@ -20,11 +20,11 @@ var (
 
 // offersKnownCodec reports whether the SDP offer body has an audio stream
 // with at least one codec of mediaCodecs (by static payload type or by
-// rtpmap name and clock rate). An INVITE without a body (a late offer) is
-// accepted: the answer will carry the offer.
+// rtpmap name and clock rate). An INVITE without a body (a late offer,
+// which this server does not answer yet) offers nothing.
 func offersKnownCodec(body []byte) bool {
 	if len(body) == 0 {
-		return true
+		return false
 	}
 	sd := sdp.SessionDescription{}
 	if err := sdp.Unmarshal(body, &sd); err != nil {

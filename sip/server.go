@@ -209,7 +209,8 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	}
 	if !offersKnownCodec(req.Body()) {
 		s.Stats.InvitesNoCodec.Add(1)
-		log.Info("SIP INVITE refused: no codec in common (this server speaks PCMU, PCMA, G722)")
+		log.Info("SIP INVITE refused: no codec in common (this server speaks PCMU, PCMA, G722; an INVITE needs an SDP offer)",
+			"sdp", len(req.Body()) > 0)
 		_ = d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 		return
 	}

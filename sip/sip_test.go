@@ -479,6 +479,22 @@ func TestInboundRefused(t *testing.T) {
 		if !errors.As(err, &re) || re.Res.StatusCode != 488 {
 			t.Errorf("INVITE with L16 only: %v, want 488", err)
 		}
+		// A late offer (no SDP in the INVITE): not supported, 488.
+		ua, err := sipgo.NewUA(sipgo.WithUserAgent("late"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ua.Close()
+		client, err := sipgo.NewClient(ua)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := sipmsg.NewRequest(sipmsg.INVITE, sipmsg.Uri{Scheme: "sip", User: "+14155550123", Host: "127.0.0.1", Port: r.port})
+		late.AppendHeader(sipmsg.NewHeader("Contact", "<sip:late@127.0.0.1>"))
+		res, err := client.Do(ctx, late)
+		if err != nil || res.StatusCode != 488 {
+			t.Errorf("late-offer INVITE: %v, %v; want 488", res, err)
+		}
 		if l, err := r.calls.List(ctx, r.sc, agentphone.CallFilter{}, agentphone.Page{Limit: 10}); err != nil || len(l.Items) != 0 {
 			t.Fatalf("calls after refusals: %d, %v", len(l.Items), err)
 		}
