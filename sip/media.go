@@ -14,7 +14,6 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
-	"github.com/pion/rtp"
 
 	"github.com/agentphone/agentphone/audio"
 )
@@ -25,6 +24,10 @@ const frameDur = 20 * time.Millisecond
 // inboundQueue is how many decoded caller frames wait for the runner (1 s);
 // older ones are dropped when it falls behind.
 const inboundQueue = 50
+
+// jitterDepth is how many packets the jitter buffer holds ahead of a
+// missing one (60 ms) before it gives that one up.
+const jitterDepth = 3
 
 // mediaPipe turns a call's RTP into PCM frames and back: the caller's
 // audio, decoded, on in; the agent's frames, encoded and sent every 20 ms
@@ -69,30 +72,16 @@ type mediaPipe struct {
 // reader and its sender.
 func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (*mediaPipe, error) {
 	clock, onInterval := s.clock, s.cfg.OnSendInterval
-	// diago's jitter buffer stops reading for good at the first datagram
-	// that is not RTP (its read loop returns on any error), so one
-	// garbage packet to the media port would end the call's audio: it
-	// reads through a reader that drops such datagrams. Swapping the
-	// reader interrupts the session's read with a deadline, which is then
-	// cleared, as diago's own jitter-buffer option does.
-	if orig := med.RTPPacketReader.Reader(); orig != nil {
-		med.RTPPacketReader.UpdateReader(skipBadRTP{r: orig, dropped: &s.Stats.RTPDropped})
-		if err := med.MediaSession().StartRTP(1); err != nil {
-			return nil, fmt.Errorf("restart media reading: %w", err)
-		}
-	}
 	var rprops, wprops diago.MediaProps
 	// Keys (RFC 4733) only when the peer offered telephone-event: the DTMF
 	// stages are set first, so that when they fail nothing else is set yet.
 	var dr diago.DTMFReader
 	dtmf := true
-	r, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr), diago.WithAudioReaderMediaProps(&rprops),
-		diago.WithAudioReaderJitterBuffer(media.RTPJitterBufferOptions{}))
+	r, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr), diago.WithAudioReaderMediaProps(&rprops))
 	if err != nil {
 		dtmf = false
 		log.Info("the caller's side offered no telephone-event: no keys on this call", "err", err)
-		r, err = med.AudioReader(diago.WithAudioReaderMediaProps(&rprops),
-			diago.WithAudioReaderJitterBuffer(media.RTPJitterBufferOptions{}))
+		r, err = med.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audio reader: %w", err)
@@ -175,8 +164,34 @@ func (p *mediaPipe) readLoop() {
 	defer p.wg.Done()
 	defer close(p.in)
 	buf := make([]byte, media.RTPBufSize)
+	// Frames are decoded into a ring of buffers larger than the queue (and
+	// the one frame its reader holds), so that a buffer is only reused once
+	// its frame has been consumed: no allocation per packet.
 	var ring [inboundQueue + 14][]int16
 	next, failures := 0, 0
+	// The jitter buffer: packets in sequence order, once each (reorder.go).
+	jitter := newReorder(jitterDepth)
+	emit := func(payload []byte) {
+		slot := &ring[next%len(ring)]
+		next++
+		*slot = p.codec.Decode(payload, (*slot)[:0])
+		f := audio.Frame{Samples: *slot, Rate: p.rate}
+		if p.rec != nil {
+			_ = p.rec.Caller(f)
+		}
+		select {
+		case p.in <- f:
+		default: // the runner is behind: drop the oldest frame
+			select {
+			case <-p.in:
+			default:
+			}
+			select {
+			case p.in <- f:
+			default:
+			}
+		}
+	}
 	for {
 		n, err := p.reader.Read(buf)
 		if err != nil {
@@ -204,34 +219,14 @@ func (p *mediaPipe) readLoop() {
 		if n == 0 {
 			continue
 		}
-		if p.pkts.PacketHeader.PayloadType != p.pt {
-			if pt := p.pkts.PacketHeader.PayloadType; pt != p.dtmfPT && pt != 13 { // 13: comfort noise
+		hdr := &p.pkts.PacketHeader
+		if hdr.PayloadType != p.pt {
+			if pt := hdr.PayloadType; pt != p.dtmfPT && pt != 13 { // 13: comfort noise
 				p.dropped.Add(1)
 			}
 			continue
 		}
-		// Frames are decoded into a ring of buffers larger than the queue
-		// (and the one frame its reader holds), so that a buffer is only
-		// reused once its frame has been consumed: no allocation per packet.
-		slot := &ring[next%len(ring)]
-		next++
-		*slot = p.codec.Decode(buf[:n], (*slot)[:0])
-		f := audio.Frame{Samples: *slot, Rate: p.rate}
-		if p.rec != nil {
-			p.rec.Caller(f)
-		}
-		select {
-		case p.in <- f:
-		default: // the runner is behind: drop the oldest second
-			select {
-			case <-p.in:
-			default:
-			}
-			select {
-			case p.in <- f:
-			default:
-			}
-		}
+		jitter.push(hdr.SSRC, hdr.SequenceNumber, buf[:n], emit)
 	}
 }
 
@@ -307,26 +302,4 @@ func (p *mediaPipe) sendDTMF(k rune) error {
 		return errors.New("sip: the call negotiated no telephone-event: keys cannot be sent")
 	}
 	return p.dtmfW.WriteDTMF(k)
-}
-
-// skipBadRTP reads RTP packets from r, dropping (and counting) datagrams
-// that do not parse as RTP. Socket errors, deadlines included (diago
-// interrupts reads with them), pass through.
-type skipBadRTP struct {
-	r       media.RTPReader
-	dropped *atomic.Int64
-}
-
-func (s skipBadRTP) ReadRTP(buf []byte, p *rtp.Packet) (int, error) {
-	for {
-		n, err := s.r.ReadRTP(buf, p)
-		if err == nil {
-			return n, nil
-		}
-		var ne net.Error
-		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) {
-			return n, err
-		}
-		s.dropped.Add(1)
-	}
 }
