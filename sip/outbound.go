@@ -11,7 +11,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/agentphone/agentphone"
-	"github.com/agentphone/agentphone/voice"
 )
 
 // defaultRingTimeout is how long an outbound call rings before it is given
@@ -80,41 +79,7 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 	if err := s.calls.Answered(callCtx, c.ID); err != nil {
 		log.Error("recording the answer failed", "err", err)
 	}
-	recPath, rec := s.startRecording(callCtx, c, callRate(med), log)
-	pipe, err := s.startMedia(med, rec, log)
-	if err != nil {
-		log.Error("setting up the call's media failed", "err", err)
-		_ = dialog.Hangup(context.WithoutCancel(callCtx))
-		s.discardRecording(rec, recPath, log)
-		s.finish(c.ID, agentphone.CallFailed, agentphone.EndError, nil)
-		return
-	}
-	sess := &voice.Session{Call: c, Agent: a, Number: from, Caller: pipe, Out: pipe, Rate: pipe.rate,
-		DTMF: pipe.dtmf, SendDTMF: pipe.sendDTMF, Calls: s.calls, Log: log}
-	dctx := dialog.Context()
-	runCtx, stop := context.WithCancelCause(callCtx)
-	go func() { // BYE from the callee ends the run
-		select {
-		case <-dctx.Done():
-			stop(errCallerHangup)
-		case <-runCtx.Done():
-		}
-	}()
-	reason := s.run.Run(runCtx, sess)
-	stop(nil)
-	if reason == "" {
-		reason = endReasonOf(runCtx)
-	}
-	if dctx.Err() == nil {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(callCtx), 5*time.Second)
-		if err := dialog.Hangup(hctx); err != nil {
-			log.Warn("sending BYE failed", "err", err)
-		}
-		cancel()
-	}
-	_ = med.Close()
-	pipe.close()
-	s.finish(c.ID, agentphone.CallCompleted, reason, closeRecording(rec, recPath, log))
+	s.converse(callCtx, dialog.Context(), med, dialog.Hangup, c, a, from, log)
 }
 
 // inviteOutcome maps a failed INVITE to the call's final status and end

@@ -273,10 +273,20 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	if err := s.calls.Answered(ctx, call.ID); err != nil {
 		log.Error("recording the answer failed", "err", err)
 	}
-	recPath, rec := s.startRecording(ctx, call, callRate(med), log)
+	s.converse(callCtx, ctx, med, d.Hangup, call, agent, number, log)
+}
+
+// converse runs an answered call until it ends and records its end:
+// recording, media pipe, the runner, and the BYE when the other side has
+// not hung up. callCtx ends with an end-call request or the server's
+// stop; dialogCtx when the other side hangs up; hangup sends our BYE.
+func (s *Server) converse(callCtx, dialogCtx context.Context, med *diago.DialogMedia, hangup func(context.Context) error,
+	call *agentphone.Call, agent *agentphone.Agent, number *agentphone.Number, log *slog.Logger) {
+	recPath, rec := s.startRecording(callCtx, call, callRate(med), log)
 	pipe, err := s.startMedia(med, rec, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
+		_ = hangup(context.WithoutCancel(callCtx))
 		s.discardRecording(rec, recPath, log)
 		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, nil)
 		return
@@ -284,9 +294,9 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	sess := &voice.Session{Call: call, Agent: agent, Number: number, Caller: pipe, Out: pipe, Rate: pipe.rate,
 		DTMF: pipe.dtmf, SendDTMF: pipe.sendDTMF, Calls: s.calls, Log: log}
 	runCtx, stop := context.WithCancelCause(callCtx)
-	go func() { // BYE from the caller ends the run
+	go func() { // a BYE from the other side ends the run
 		select {
-		case <-ctx.Done():
+		case <-dialogCtx.Done():
 			stop(errCallerHangup)
 		case <-runCtx.Done():
 		}
@@ -296,9 +306,9 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	if reason == "" {
 		reason = endReasonOf(runCtx)
 	}
-	if ctx.Err() == nil {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if err := d.Hangup(hctx); err != nil {
+	if dialogCtx.Err() == nil {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(callCtx), 5*time.Second)
+		if err := hangup(hctx); err != nil {
 			log.Warn("sending BYE failed", "err", err)
 		}
 		cancel()
