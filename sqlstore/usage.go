@@ -20,37 +20,29 @@ import (
 // CountMessages counts the account's messages: all of them, then those
 // created at or after each of since, in one scan.
 func (s *Store) CountMessages(ctx context.Context, accountID string, since ...time.Time) ([]int, error) {
-	var q strings.Builder
-	q.WriteString(`SELECT count(*)`)
-	args := []any{accountID}
-	for _, t := range since {
-		args = append(args, dbTimeCeil(t))
-		fmt.Fprintf(&q, `, COALESCE(sum(CASE WHEN created_at >= $%d THEN 1 ELSE 0 END), 0)`, len(args))
-	}
-	q.WriteString(` FROM messages WHERE account_id = $1`)
-	counts := make([]int, len(since)+1)
-	dest := make([]any, len(counts))
-	for i := range counts {
-		dest[i] = &counts[i]
-	}
-	rows, err := s.query(ctx, q.String(), args...)
-	if err := scanOne(rows, err, dest...); err != nil {
-		return nil, wrap("count messages", err)
-	}
-	return counts, nil
+	counts, err := s.countSince(ctx, "messages", "created_at", accountID, since)
+	return counts, wrap("count messages", err)
 }
 
 // CountCalls counts the account's calls: all of them, then those started
 // at or after each of since, in one scan.
 func (s *Store) CountCalls(ctx context.Context, accountID string, since ...time.Time) ([]int, error) {
+	counts, err := s.countSince(ctx, "calls", "started_at", accountID, since)
+	return counts, wrap("count calls", err)
+}
+
+// countSince counts the account's rows of table: all of them, then those
+// whose time column is at or after each of since, in one scan. table and
+// column are constants of this package, never input.
+func (s *Store) countSince(ctx context.Context, table, column, accountID string, since []time.Time) ([]int, error) {
 	var q strings.Builder
 	q.WriteString(`SELECT count(*)`)
 	args := []any{accountID}
 	for _, t := range since {
 		args = append(args, dbTimeCeil(t))
-		fmt.Fprintf(&q, `, COALESCE(sum(CASE WHEN started_at >= $%d THEN 1 ELSE 0 END), 0)`, len(args))
+		fmt.Fprintf(&q, `, COALESCE(sum(CASE WHEN %s >= $%d THEN 1 ELSE 0 END), 0)`, column, len(args))
 	}
-	q.WriteString(` FROM calls WHERE account_id = $1`)
+	q.WriteString(` FROM ` + table + ` WHERE account_id = $1`)
 	counts := make([]int, len(since)+1)
 	dest := make([]any, len(counts))
 	for i := range counts {
@@ -58,7 +50,7 @@ func (s *Store) CountCalls(ctx context.Context, accountID string, since ...time.
 	}
 	rows, err := s.query(ctx, q.String(), args...)
 	if err := scanOne(rows, err, dest...); err != nil {
-		return nil, wrap("count calls", err)
+		return nil, err
 	}
 	return counts, nil
 }
