@@ -199,7 +199,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	printBanner(io.Out, baseURL, key)
+	printBanner(io.Out, baseURL, key, cfg.SIPAddr)
 	logger.Info("agentphone started", "version", buildVersion(), "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL))
 
 	errc := make(chan error, 1)
@@ -250,10 +250,16 @@ func bootstrap(ctx context.Context, accounts *agentphone.AccountService, cfg *Co
 }
 
 // printBanner tells a person what to do next.
-func printBanner(w io.Writer, baseURL, key string) {
+func printBanner(w io.Writer, baseURL, key, sipAddr string) {
+	calls := "Phone calls: SIP is off (--sip-addr).\n"
+	if sipAddr != "" {
+		calls = fmt.Sprintf("Phone calls: SIP on %[1]s (UDP and TCP). Call your number from a softphone, or:\n"+
+			"    sipp -sn uac -s <your number> -d 5000 -m 1 %[1]s\n"+
+			"Trunks, NAT and recordings: docs/sip.md\n", sipAddr)
+	}
 	if key == "" {
 		fmt.Fprintf(w, "agentphone is running at %s\n"+
-			"  Need a key? agentphone keys create --account default\n", baseURL)
+			"  Need a key? agentphone keys create --account default\n%s", baseURL, calls)
 		return
 	}
 	fmt.Fprintf(w, `
@@ -274,7 +280,8 @@ Try it:
 The official SDKs work too: point their base URL at %[1]s.
 API reference: %[1]s/openapi.json
 
-`, baseURL, key)
+%[3]s
+`, baseURL, key, calls)
 }
 
 // redactURL hides a password in a database URL for logs.
