@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/pion/rtcp"
 
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/audio"
@@ -987,5 +988,53 @@ func TestRTPGarbage(t *testing.T) {
 		}
 		_ = dialog.Hangup(ctx)
 		r.waitEnd(call.ID)
+	})
+}
+
+// TestRTCP: the server sends RTCP sender reports on a call (every 5 s, by
+// diago's RTP session), counting the packets it sent.
+func TestRTCP(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		r := newRig(t, b, rigOptions{greeting: "Hi."})
+		ctx := t.Context()
+		dg, _ := phone(t, false)
+		serve(t, dg, nil)
+		dialog, med, err := r.dial(ctx, dg, "+14155550123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dialog.Close()
+		reports := make(chan uint32, 4)
+		med.RTPSession().OnReadRTCP(func(pkt rtcp.Packet, _ media.RTPReadStats) {
+			if sr, ok := pkt.(*rtcp.SenderReport); ok {
+				select {
+				case reports <- sr.PacketCount:
+				default:
+				}
+			}
+		})
+		go func() { // the phone reads its media, so that its session runs
+			rd, err := med.AudioReader()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, media.RTPBufSize)
+			for {
+				if _, err := rd.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case n := <-reports:
+			if n < 50 {
+				t.Fatalf("sender report counts %d packets after about 5 s of 50 a second", n)
+			}
+		case <-time.After(12 * time.Second):
+			t.Fatal("no RTCP sender report from the server")
+		}
+		_ = dialog.Hangup(ctx)
+		r.waitEnd(r.only().ID)
 	})
 }
