@@ -92,7 +92,7 @@ func (r received) envelope(t testing.TB, secret, deliveryID string) map[string]a
 	return env
 }
 
-func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // wantTestEnvelope checks the sample agent.message of a test delivery
 // (spec §15.4, §15.5) and that it names agentID.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -389,4 +390,37 @@ func with(m map[string]any, kv ...any) map[string]any {
 		out[kv[i].(string)] = kv[i+1]
 	}
 	return out
+}
+
+// schema is a component schema of the served OpenAPI document.
+type schema struct {
+	Properties map[string]json.RawMessage
+	Required   []string
+}
+
+// schemas returns the component schemas of the document e serves.
+func (e *env) schemas() map[string]schema {
+	e.t.Helper()
+	var doc struct {
+		Components struct{ Schemas map[string]schema }
+	}
+	if err := json.Unmarshal(e.do("GET", "/openapi.json", nil, noKey()).want(200).Body, &doc); err != nil {
+		e.t.Fatal(err)
+	}
+	return doc.Components.Schemas
+}
+
+// checkSchema fails t unless schema name of schemas documents exactly the
+// keys of obj, all of them required.
+func checkSchema(t testing.TB, schemas map[string]schema, name string, obj map[string]any) {
+	t.Helper()
+	s, ok := schemas[name]
+	if !ok {
+		t.Fatalf("schema %s missing", name)
+	}
+	emitted, documented := sortedKeys(obj), sortedKeys(s.Properties)
+	req := slices.Sorted(slices.Values(s.Required))
+	if !slices.Equal(documented, emitted) || !slices.Equal(req, emitted) {
+		t.Errorf("%s: emitted %v, documented %v, required %v", name, emitted, documented, req)
+	}
 }
