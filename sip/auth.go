@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -108,7 +109,7 @@ func (a *digestAuth) check(trunks []Trunk, req *sip.Request, src netip.Addr) (tr
 }
 
 // realm is the trunk's digest realm.
-func (in *InboundTrunk) realm() string { return cmpOr(in.Realm, "agentphone") }
+func (in *InboundTrunk) realm() string { return cmp.Or(in.Realm, "agentphone") }
 
 // wantsDigest reports whether some trunk could accept src by digest: one
 // with credentials whose allow-list is empty or holds src.

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -139,11 +140,11 @@ func ValidateTrunks(ts []Trunk) error {
 			if out.Port < 1 || out.Port > 65535 {
 				return fmt.Errorf("trunk %q: outbound.port %d", t.Name, out.Port)
 			}
-			out.Transport = strings.ToLower(cmpOr(out.Transport, "udp"))
+			out.Transport = strings.ToLower(cmp.Or(out.Transport, "udp"))
 			if out.Transport != "udp" && out.Transport != "tcp" {
 				return fmt.Errorf("trunk %q: outbound.transport %q: use udp or tcp", t.Name, out.Transport)
 			}
-			out.CallerIDFormat = cmpOr(out.CallerIDFormat, "e164")
+			out.CallerIDFormat = cmp.Or(out.CallerIDFormat, "e164")
 			if !slices.Contains([]string{"e164", "e164-no-plus", "national"}, out.CallerIDFormat) {
 				return fmt.Errorf("trunk %q: outbound.callerIdFormat %q: use e164, e164-no-plus or national", t.Name, out.CallerIDFormat)
 			}
@@ -162,13 +163,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // inboundTrunk returns the trunk without credentials whose allow-list

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -59,7 +60,7 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 			return nil
 		}}
 	opts.WithCaller("", callerID(out.CallerIDFormat, from.PhoneNumber), out.Host)
-	ringTimeout := cmpDur(s.cfg.RingTimeout, defaultRingTimeout)
+	ringTimeout := cmp.Or(s.cfg.RingTimeout, defaultRingTimeout)
 	inviteCtx, cancelInvite := context.WithTimeout(callCtx, ringTimeout)
 	med, err := dialog.Invite(inviteCtx, opts)
 	cancelInvite()
@@ -106,11 +107,4 @@ func inviteOutcome(err error, callCtx, inviteCtx context.Context) (status, reaso
 		return agentphone.CallNoAnswer, agentphone.EndNoAnswer
 	}
 	return agentphone.CallFailed, agentphone.EndError
-}
-
-func cmpDur(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

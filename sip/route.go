@@ -53,7 +53,7 @@ func offersKnownCodec(body []byte) bool {
 				if c.IsAuxiliary() {
 					continue
 				}
-				if strings.EqualFold(name, c.Name) || (c.PayloadType == 0 && name == "pcmu") || (c.PayloadType == 8 && name == "pcma") {
+				if strings.EqualFold(name, c.Name) {
 					if rate == strconv.Itoa(int(c.SampleRate)) {
 						return true
 					}

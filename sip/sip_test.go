@@ -1,6 +1,7 @@
 package sip_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -133,7 +134,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
-	}, calls, cmpRunner(o.runner, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}), logger)
+	}, calls, cmp.Or[voice.Runner](o.runner, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +194,27 @@ func serve(t *testing.T, dg *diago.Diago, handle func(d *diago.DialogServerSessi
 	if err := dg.ServeBackground(ctx, handle); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newPhone is a phone that takes in-dialog requests (BYE) and answers no
+// call.
+func newPhone(t *testing.T, codecs ...media.Codec) *diago.Diago {
+	t.Helper()
+	dg, _ := phone(t, false, codecs...)
+	serve(t, dg, nil)
+	return dg
+}
+
+// call dials the rig's number from a new phone and fails t unless the
+// call is answered; the dialog is closed at t's end.
+func (r *rig) call(t *testing.T) (*diago.DialogClientSession, *diago.DialogMedia) {
+	t.Helper()
+	d, med, err := r.dial(t.Context(), newPhone(t), "+14155550123")
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, med
 }
 
 // dial calls the rig's number from the phone.
@@ -344,13 +366,7 @@ func TestInboundCall(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, med, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatalf("INVITE: %v", err)
-		}
-		defer dialog.Close()
+		dialog, med := r.call(t)
 		call := r.waitStatus(r.only().ID, agentphone.CallInProgress)
 		if call.Direction != agentphone.DirectionInbound ||
 			call.To != "+14155550123" || call.AgentID == nil || *call.AgentID != r.agent.ID {
@@ -418,14 +434,7 @@ func TestInboundSilenceTimeout(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{maxSilence: 1000, greeting: "Hi."})
-		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, _, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatalf("INVITE: %v", err)
-		}
-		defer dialog.Close()
+		dialog, _ := r.call(t)
 		call := r.only()
 		select {
 		case <-dialog.Context().Done(): // the server's BYE
@@ -455,8 +464,7 @@ func TestInboundRefused(t *testing.T) {
 		}, 0); err != nil {
 			t.Fatal(err)
 		}
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		for _, c := range []struct {
 			user string
 			want int
@@ -473,8 +481,7 @@ func TestInboundRefused(t *testing.T) {
 		}
 		// A phone that speaks only L16: no codec in common.
 		l16 := media.Codec{Name: "L16", PayloadType: 98, SampleRate: 8000, SampleDur: 20 * time.Millisecond, NumChannels: 1}
-		dg2, _ := phone(t, false, l16)
-		serve(t, dg2, nil)
+		dg2 := newPhone(t, l16)
 		_, _, err := r.dial(ctx, dg2, "+14155550123")
 		var re *sipgo.ErrDialogResponse
 		if !errors.As(err, &re) || re.Res.StatusCode != 488 {
@@ -512,14 +519,8 @@ func TestInboundBusy(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{maxCalls: 1})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		first, _, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer first.Close()
-		_, _, err = r.dial(ctx, dg, "+14155550123")
+		first, _ := r.call(t)
+		_, _, err := r.dial(ctx, newPhone(t), "+14155550123")
 		var re *sipgo.ErrDialogResponse
 		if !errors.As(err, &re) || re.Res.StatusCode != 486 {
 			t.Fatalf("second INVITE: %v, want 486", err)
@@ -534,8 +535,7 @@ func TestInboundCancel(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{answerDelay: 30 * time.Second})
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		ringing := make(chan struct{})
 		var once sync.Once
@@ -581,13 +581,7 @@ func TestEndCallAPI(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, _, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dialog.Close()
+		dialog, _ := r.call(t)
 		call := r.only()
 		if _, err := r.calls.End(ctx, r.sc, call.ID); err != nil {
 			t.Fatal(err)
@@ -770,8 +764,7 @@ func TestGarbage(t *testing.T) {
 		}
 		c.Close()
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		dialog, _, err := r.dial(ctx, dg, "+14155550123")
 		if err != nil {
 			t.Fatalf("INVITE after the garbage: %v", err)
@@ -791,8 +784,7 @@ func TestInviteFlood(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{inviteRate: 0.01})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		first, _, err := r.dial(ctx, dg, "+14155550123")
 		if err != nil {
 			t.Fatal(err)
@@ -825,8 +817,7 @@ func TestTrunkDigest(t *testing.T) {
 			{Name: "pbx", Inbound: &sip.InboundTrunk{Username: "pbx", Password: "s3cret"}},
 		}})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		to := sipmsg.Uri{Scheme: "sip", User: "+14155550123", Host: "127.0.0.1", Port: r.port}
 		code := func(user, password string) int {
 			t.Helper()
@@ -862,21 +853,13 @@ func TestTrunkDigest(t *testing.T) {
 	})
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{distrust: true})
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
+		dg := newPhone(t)
 		_, _, err := r.dial(t.Context(), dg, "+14155550123")
 		var re *sipgo.ErrDialogResponse
 		if !errors.As(err, &re) || re.Res.StatusCode != 403 {
 			t.Fatalf("no trunk: %v, want 403", err)
 		}
 	})
-}
-
-func cmpRunner(r, def voice.Runner) voice.Runner {
-	if r != nil {
-		return r
-	}
-	return def
 }
 
 // keyPresser is a runner that presses keys (RFC 4733) and then waits for
@@ -900,13 +883,7 @@ func TestSendDTMF(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{runner: keyPresser{keys: "19#"}})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, med, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dialog.Close()
+		dialog, med := r.call(t)
 		var dr diago.DTMFReader
 		rd, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr))
 		if err != nil {
@@ -947,13 +924,7 @@ func TestRTPGarbage(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{greeting: "Hi."})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, med, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dialog.Close()
+		dialog, med := r.call(t)
 		call := r.waitStatus(r.only().ID, agentphone.CallInProgress)
 		raddr := med.MediaSession().Raddr
 		u, err := net.Dial("udp", raddr.String())
@@ -998,13 +969,7 @@ func TestRTCP(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		r := newRig(t, b, rigOptions{greeting: "Hi."})
 		ctx := t.Context()
-		dg, _ := phone(t, false)
-		serve(t, dg, nil)
-		dialog, med, err := r.dial(ctx, dg, "+14155550123")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dialog.Close()
+		dialog, med := r.call(t)
 		reports := make(chan uint32, 4)
 		med.RTPSession().OnReadRTCP(func(pkt rtcp.Packet, _ media.RTPReadStats) {
 			if sr, ok := pkt.(*rtcp.SenderReport); ok {
