@@ -16,6 +16,9 @@ import (
 // goroutines that wake once per 20 ms and send for all their calls in turn
 // keep each call at the same place in the turn, so its packets stay 20 ms
 // apart. The recordings are written after the tick's packets are out.
+// Nothing in a turn may wait: a call's write waiting (as diago's RTP
+// writer does on its own per-call ticker, which media.go turns off) holds
+// up every call after it.
 type mediaClock struct {
 	shards []*clockShard
 	mu     sync.Mutex
@@ -68,14 +71,13 @@ func (sh *clockShard) run() {
 			return
 		case <-timer.C:
 		}
-		now := time.Now()
 		sh.mu.Lock()
 		pipes = append(pipes[:0], sh.pipes...)
 		sh.mu.Unlock()
 		frames = frames[:0]
 		gone := false
 		for _, p := range pipes {
-			f, ok := p.sendTick(now)
+			f, ok := p.sendTick()
 			if !ok {
 				p.dead, gone = true, true
 				continue

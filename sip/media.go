@@ -43,14 +43,13 @@ type mediaPipe struct {
 	dropped *atomic.Int64
 	pkts    *media.RTPPacketReader
 	reader  io.Reader
-	writer  io.Writer
-	dtmfW   *diago.DTMFWriter
 	rec     *audio.Recorder // nil: not recorded
 	log     *slog.Logger
 
 	in   chan audio.Frame
 	out  chan audio.Frame
 	dtmf chan rune
+	keys chan keyPress // keys to send, taken by the media clock
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by close
@@ -58,55 +57,63 @@ type mediaPipe struct {
 	// onInterval, when set, is told the time between packets sent.
 	onInterval func(time.Duration)
 
-	// Sending state, used by the media clock's goroutine only.
+	// Sending state, used by the media clock's goroutine only. The clock
+	// packetises through diago's RTP writer with its own per-call ticker
+	// off: that ticker made every write wait for the call's next 20 ms
+	// boundary, which held up every call after it in the clock's turn.
 	clock         *mediaClock
 	dead          bool          // off the clock at its next clean-up
 	detached      chan struct{} // closed once off the clock
+	pw            *media.RTPPacketWriter
+	sendPT        uint8  // the audio's payload type, as sent
+	eventSendPT   uint8  // telephone-event's, as sent (0 = none)
+	tsStep        uint32 // RTP timestamp units per packet
+	started       bool   // a packet went out (the first carries the marker)
+	key           keyPress
+	events        [][]byte // the key being sent: its event packets still to go
+	eventCount    uint32   // how many packets the key took
 	silence       audio.Frame
 	silentPayload []byte
 	payload       []byte
 	lastSend      time.Time
 }
 
+// keyPress is a key for the clock to send, and where to say it went.
+type keyPress struct {
+	key  rune
+	done chan error
+}
+
 // startMedia sets up the pipe over an answered call's media and starts its
 // reader and its sender.
 func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *slog.Logger) (*mediaPipe, error) {
 	clock, onInterval := s.clock, s.cfg.OnSendInterval
-	var rprops, wprops diago.MediaProps
+	var rprops diago.MediaProps
 	// Keys (RFC 4733) only when the peer offered telephone-event: the DTMF
-	// stages are set first, so that when they fail nothing else is set yet.
+	// stage is set first, so that when it fails nothing else is set yet.
 	var dr diago.DTMFReader
-	dtmf := true
 	r, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr), diago.WithAudioReaderMediaProps(&rprops))
 	if err != nil {
-		dtmf = false
 		log.Info("the caller's side offered no telephone-event: no keys on this call", "err", err)
 		r, err = med.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("audio reader: %w", err)
 	}
-	var dw *diago.DTMFWriter
-	var w io.Writer
-	if dtmf {
-		dw = &diago.DTMFWriter{}
-		w, err = med.AudioWriter(diago.WithAudioWriterDTMF(dw), diago.WithAudioWriterMediaProps(&wprops))
-	} else {
-		w, err = med.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("audio writer: %w", err)
-	}
 	codec, err := codecFor(rprops.Codec)
 	if err != nil {
 		return nil, err
 	}
+	sent := media.CodecAudioFromSession(med.MediaSession())
+	pw := med.RTPPacketWriter
+	pw.ClockDisable()
 	p := &mediaPipe{
 		codec: codec, rate: codec.SampleRate(), pt: rprops.Codec.PayloadTypeRecv(), pkts: med.RTPPacketReader,
 		dtmfPT: telephoneEventPT(med), dropped: &s.Stats.RTPDropped,
-		reader: r, writer: w, dtmfW: dw, rec: rec, log: log, onInterval: onInterval,
+		reader: r, rec: rec, log: log, onInterval: onInterval,
 		in: make(chan audio.Frame, inboundQueue), out: make(chan audio.Frame, 1), dtmf: make(chan rune, 32),
-		stop: make(chan struct{}),
+		keys: make(chan keyPress), stop: make(chan struct{}),
+		pw: pw, sendPT: sent.PayloadType, eventSendPT: telephoneEventSendPT(med), tsStep: sent.SampleTimestamp(),
 	}
 	dr.OnDTMF(func(k rune) error {
 		select {
@@ -131,6 +138,17 @@ func telephoneEventPT(med *diago.DialogMedia) uint8 {
 	for _, c := range med.MediaSession().Codecs {
 		if strings.EqualFold(c.Name, "telephone-event") {
 			return c.PayloadTypeRecv()
+		}
+	}
+	return 0
+}
+
+// telephoneEventSendPT is the payload type telephone events are sent with,
+// or 0 when the call negotiated none.
+func telephoneEventSendPT(med *diago.DialogMedia) uint8 {
+	for _, c := range med.MediaSession().CommonCodecs() {
+		if c.Matches(media.CodecTelephoneEvent8000) {
+			return c.PayloadType
 		}
 	}
 	return 0
@@ -230,32 +248,79 @@ func (p *mediaPipe) readLoop() {
 	}
 }
 
-// sendTick sends the call's packet of this 20 ms tick: the agent's next
-// frame if there is one, else silence. It returns the frame sent (for the
-// recording, written after every call's packet of the tick is out) and
-// false once the pipe is closed or its media gone.
-func (p *mediaPipe) sendTick(now time.Time) (audio.Frame, bool) {
+// sendTick sends the call's packet of this 20 ms tick: the next event
+// packet of a key being pressed, else the agent's next frame if there is
+// one, else silence. It returns the frame sent (for the recording, written
+// after every call's packet of the tick is out; silence while a key is
+// sent) and false once the pipe is closed or its media gone.
+func (p *mediaPipe) sendTick() (audio.Frame, bool) {
 	select {
 	case <-p.stop:
+		p.endKey(io.ErrClosedPipe)
 		return audio.Frame{}, false
 	default:
 	}
-	f := p.silence
-	pl := p.silentPayload
-	select {
-	case f = <-p.out:
-		p.payload = p.codec.Encode(f.Samples, p.payload[:0])
-		pl = p.payload
-	default:
+	if p.events == nil && p.eventSendPT != 0 {
+		select {
+		case p.key = <-p.keys:
+			p.events = dtmfPackets(p.key.key)
+			p.eventCount = uint32(len(p.events))
+		default:
+		}
 	}
-	if _, err := p.writer.Write(pl); err != nil {
+	var err error
+	f := p.silence
+	if len(p.events) > 0 {
+		// RFC 4733: every packet of the event carries its start timestamp;
+		// the audio after it moves on by the time the event took.
+		first := uint32(len(p.events)) == p.eventCount
+		_, err = p.pw.WriteSamples(p.events[0], 0, first, p.eventSendPT)
+		if p.events = p.events[1:]; len(p.events) == 0 && err == nil {
+			p.pw.DelayTimestamp(p.tsStep * p.eventCount)
+			p.endKey(nil)
+		}
+	} else {
+		pl := p.silentPayload
+		select {
+		case f = <-p.out:
+			p.payload = p.codec.Encode(f.Samples, p.payload[:0])
+			pl = p.payload
+		default:
+		}
+		_, err = p.pw.WriteSamples(pl, p.tsStep, !p.started, p.sendPT)
+	}
+	if err != nil {
+		p.endKey(err)
 		return audio.Frame{}, false // the media closed
 	}
-	if p.onInterval != nil && !p.lastSend.IsZero() {
-		p.onInterval(now.Sub(p.lastSend))
+	p.started = true
+	if p.onInterval != nil {
+		now := time.Now()
+		if !p.lastSend.IsZero() {
+			p.onInterval(now.Sub(p.lastSend))
+		}
+		p.lastSend = now
 	}
-	p.lastSend = now
 	return f, true
+}
+
+// endKey tells the sender of the key being sent, if any, how it went.
+func (p *mediaPipe) endKey(err error) {
+	if p.key.done != nil {
+		p.key.done <- err
+		p.key, p.events = keyPress{}, nil
+	}
+}
+
+// dtmfPackets returns the RFC 4733 event packets of a key: diago's encoding
+// (four packets of a growing duration, then three end packets).
+func dtmfPackets(k rune) [][]byte {
+	evs := media.RTPDTMFEncode8000(k)
+	out := make([][]byte, len(evs))
+	for i, e := range evs {
+		out[i] = media.DTMFEncode(e)
+	}
+	return out
 }
 
 // ReadFrame implements audio.Source: the caller's next frame; io.EOF once
@@ -296,10 +361,26 @@ func (p *mediaPipe) WriteFrame(ctx context.Context, f audio.Frame) error {
 	return nil
 }
 
-// sendDTMF sends a key to the caller as RFC 4733 events.
+// sendDTMF sends a key to the caller as RFC 4733 events, from the media
+// clock in place of the agent's audio for the 140 ms it takes, and returns
+// once it is sent.
 func (p *mediaPipe) sendDTMF(k rune) error {
-	if p.dtmfW == nil {
+	if p.eventSendPT == 0 {
 		return errors.New("sip: the call negotiated no telephone-event: keys cannot be sent")
 	}
-	return p.dtmfW.WriteDTMF(k)
+	if !strings.ContainsRune("0123456789*#ABCD", k) {
+		return fmt.Errorf("sip: %q is not a telephone key (0-9, *, #, A-D)", k)
+	}
+	kp := keyPress{key: k, done: make(chan error, 1)}
+	select {
+	case p.keys <- kp:
+	case <-p.stop:
+		return io.ErrClosedPipe
+	}
+	select {
+	case err := <-kp.done:
+		return err
+	case <-p.stop: // the clock reports it too; do not wait for its tick
+		return io.ErrClosedPipe
+	}
 }

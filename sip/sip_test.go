@@ -20,6 +20,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/audio"
@@ -891,11 +892,27 @@ func TestSendDTMF(t *testing.T) {
 		}
 		keys := make(chan rune, 8)
 		dr.OnDTMF(func(k rune) error { keys <- k; return nil })
+		// The packets' headers, until the phone hangs up; after the three
+		// keys' 21 event packets, a few audio ones.
+		var hdrs []rtp.Header
+		after := make(chan struct{})
+		read := make(chan struct{})
 		go func() {
+			defer close(read)
 			buf := make([]byte, media.RTPBufSize)
+			events, audioAfter := 0, 0
 			for {
 				if _, err := rd.Read(buf); err != nil {
 					return
+				}
+				h := med.RTPPacketReader.PacketHeader
+				hdrs = append(hdrs, h)
+				if h.PayloadType == 101 {
+					events++
+				} else if events == 21 {
+					if audioAfter++; audioAfter == 3 {
+						close(after)
+					}
 				}
 			}
 		}()
@@ -911,9 +928,49 @@ func TestSendDTMF(t *testing.T) {
 		if string(got) != "19#" {
 			t.Fatalf("the phone got keys %q, want 19#", string(got))
 		}
+		select {
+		case <-after:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no audio after the keys")
+		}
 		_ = dialog.Hangup(ctx)
+		<-read // hdrs is the reader's until it ends
+		checkEventTimestamps(t, hdrs)
 		r.waitEnd(r.only().ID)
 	})
+}
+
+// checkEventTimestamps checks the RTP timing of a stream carrying keys:
+// the audio's timestamp moves 160 (20 ms at 8 kHz) per sequence number,
+// the event packets in between included, so the audio after a key goes on
+// where the time is; every packet of one event carries its start time.
+func checkEventTimestamps(t *testing.T, hdrs []rtp.Header) {
+	t.Helper()
+	var base uint32
+	events := 0
+	for i, h := range hdrs {
+		want := uint32(h.SequenceNumber) * 160
+		if i == 0 {
+			base = h.Timestamp - want
+		}
+		if h.PayloadType != 101 {
+			if h.Timestamp-base != want {
+				t.Fatalf("audio packet %d (seq %d): timestamp %d, want %d", i, h.SequenceNumber, h.Timestamp-base, want)
+			}
+			continue
+		}
+		events++
+		if h.Marker { // an event starts: its timestamp is now
+			if h.Timestamp-base != want {
+				t.Fatalf("event start (seq %d): timestamp %d, want %d", h.SequenceNumber, h.Timestamp-base, want)
+			}
+		} else if prev := hdrs[i-1]; prev.PayloadType == 101 && h.Timestamp != prev.Timestamp {
+			t.Fatalf("event packet (seq %d): timestamp %d, want the event's %d", h.SequenceNumber, h.Timestamp, prev.Timestamp)
+		}
+	}
+	if events != 3*7 {
+		t.Fatalf("%d event packets, want 21 (7 for each of 3 keys)", events)
+	}
 }
 
 // TestRTPGarbage: datagrams on a call's media port that are not RTP of
