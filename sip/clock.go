@@ -2,9 +2,9 @@ package sip
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/agentphone/agentphone/audio"
 )
@@ -18,15 +18,20 @@ import (
 // apart. The recordings are written after the tick's packets are out.
 // Nothing in a turn may wait: a call's write waiting (as diago's RTP
 // writer does on its own per-call ticker, which media.go turns off) holds
-// up every call after it.
+// up every call after it. Each goroutine sleeps in the kernel on a thread
+// of its own, raised above the others when the process may (pace_linux.go).
 type mediaClock struct {
 	shards []*clockShard
 	mu     sync.Mutex
 	next   int             // shard of the next pipe
 	done   <-chan struct{} // closed when the clock stops
+	// unraised is told once that the clock runs at the default priority.
+	unraised sync.Once
+	log      *slog.Logger
 }
 
 type clockShard struct {
+	clock   *mediaClock
 	mu      sync.Mutex
 	pipes   []*mediaPipe
 	started bool
@@ -34,10 +39,10 @@ type clockShard struct {
 }
 
 // newMediaClock returns a clock that runs until ctx ends.
-func newMediaClock(ctx context.Context) *mediaClock {
-	c := &mediaClock{done: ctx.Done()}
+func newMediaClock(ctx context.Context, log *slog.Logger) *mediaClock {
+	c := &mediaClock{done: ctx.Done(), log: log}
 	for range runtime.GOMAXPROCS(0) {
-		c.shards = append(c.shards, &clockShard{ctx: ctx})
+		c.shards = append(c.shards, &clockShard{clock: c, ctx: ctx})
 	}
 	return c
 }
@@ -60,17 +65,16 @@ func (c *mediaClock) add(p *mediaPipe) {
 
 // run ticks every 20 ms on a drift-free schedule until the server stops.
 func (sh *clockShard) run() {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	next := time.Now()
+	pc, raised := startPacer()
+	if !raised {
+		sh.clock.unraised.Do(func() {
+			sh.clock.log.Info("the media clock runs at the default thread priority: on a busy machine the calls' packets go out less evenly; give the process CAP_SYS_NICE to raise it")
+		})
+	}
 	var pipes []*mediaPipe
 	var frames []tickFrame
-	for {
-		select {
-		case <-sh.ctx.Done():
-			return
-		case <-timer.C:
-		}
+	for sh.ctx.Err() == nil {
+		pc.wait()
 		sh.mu.Lock()
 		pipes = append(pipes[:0], sh.pipes...)
 		sh.mu.Unlock()
@@ -92,13 +96,6 @@ func (sh *clockShard) run() {
 		if gone {
 			sh.removeGone()
 		}
-		next = next.Add(frameDur)
-		d := time.Until(next)
-		if d < -5*frameDur { // stalled (the machine paused us): resynchronise
-			next = time.Now()
-			d = 0
-		}
-		timer.Reset(max(d, 0))
 	}
 }
 

@@ -124,7 +124,7 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 func (s *Server) Start(ctx context.Context) error {
 	s.ctx = ctx
 	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.clock, s.stopClock = newMediaClock(cctx), stop
+	s.clock, s.stopClock = newMediaClock(cctx, s.logger), stop
 	if err := s.dg.ServeBackground(ctx, s.serveInvite); err != nil {
 		return fmt.Errorf("sip listen on %s: %w", s.cfg.Addr, err)
 	}
