@@ -128,25 +128,35 @@ func (g *Greeter) speakGreeting(ctx context.Context, s *Session, now func() time
 	return err
 }
 
-// Play sends speech to out at rate in 20 ms frames; out paces them.
+// Play sends speech to out at rate in 20 ms frames; out paces them. Speech
+// at another rate is resampled as it goes, 20 ms at a time (about 30 µs of
+// a core each at 22.05 → 8 kHz): resampling a whole greeting before the
+// first frame held a core for milliseconds at every call's start, and made
+// the caller wait for it.
 func Play(ctx context.Context, out audio.Sink, speech audio.Frame, rate int) error {
 	samples := speech.Samples
+	var r audio.Resampler
 	if speech.Rate != rate {
-		r, err := audio.NewResampler(speech.Rate, rate)
-		if err != nil {
+		var err error
+		if r, err = audio.NewResampler(speech.Rate, rate); err != nil {
 			return err
 		}
-		samples = r.Resample(samples)
 	}
-	n := rate / 50 // 20 ms
-	for i := 0; i < len(samples); i += n {
-		chunk := samples[i:min(i+n, len(samples))]
-		if len(chunk) < n {
-			padded := make([]int16, n)
-			copy(padded, chunk)
-			chunk = padded
+	in, n := max(speech.Rate/50, 1), rate/50 // 20 ms at each rate
+	var pending []int16
+	for i := 0; i < len(samples) || len(pending) > 0; {
+		for len(pending) < n && i < len(samples) {
+			chunk := samples[i:min(i+in, len(samples))]
+			i += in
+			if r != nil {
+				chunk = r.Resample(chunk)
+			}
+			pending = append(pending, chunk...)
 		}
-		if err := out.WriteFrame(ctx, audio.Frame{Samples: chunk, Rate: rate}); err != nil {
+		frame := make([]int16, n) // zero-padded at the end
+		k := copy(frame, pending)
+		pending = pending[k:]
+		if err := out.WriteFrame(ctx, audio.Frame{Samples: frame, Rate: rate}); err != nil {
 			return err
 		}
 	}

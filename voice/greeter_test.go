@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +99,45 @@ func TestGreeter(t *testing.T) {
 	cancel()
 	if got := g.Run(ctx, session(60000, false, &turns{}, new(int))); got != "" {
 		t.Fatalf("ended by its context: %q, want \"\"", got)
+	}
+}
+
+// frameSink collects the frames written to it.
+type frameSink struct{ frames []audio.Frame }
+
+func (s *frameSink) WriteFrame(_ context.Context, f audio.Frame) error {
+	s.frames = append(s.frames, f)
+	return nil
+}
+
+// TestPlayResamples: speech at the engine's rate (espeak-ng: 22.05 kHz)
+// goes out as whole 20 ms frames at the call's rate, resampled as it goes,
+// as long as the speech (the last frame padded), the tone still there.
+func TestPlayResamples(t *testing.T) {
+	const from, to = 22050, 8000
+	speech := make([]int16, from) // 1 s of a 440 Hz tone
+	for i := range speech {
+		speech[i] = int16(10000 * math.Sin(2*math.Pi*440*float64(i)/from))
+	}
+	var sink frameSink
+	if err := voice.Play(t.Context(), &sink, audio.Frame{Samples: speech, Rate: from}, to); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.frames) < 50 || len(sink.frames) > 51 {
+		t.Fatalf("%d frames for 1 s of speech, want 50 (51 with the resampler's lag)", len(sink.frames))
+	}
+	var energy float64
+	for i, f := range sink.frames {
+		if f.Rate != to || len(f.Samples) != to/50 {
+			t.Fatalf("frame %d: %d samples at %d Hz, want %d at %d", i, len(f.Samples), f.Rate, to/50, to)
+		}
+		if i == 25 {
+			for _, v := range f.Samples {
+				energy += float64(v) * float64(v)
+			}
+		}
+	}
+	if rms := math.Sqrt(energy / float64(to/50)); rms < 5000 || rms > 9000 {
+		t.Fatalf("RMS of a frame mid-speech %.0f, want about 7071 (the tone's)", rms)
 	}
 }
