@@ -34,6 +34,12 @@ type Session struct {
 	DTMF <-chan rune
 	// SendDTMF sends a key to the caller (RFC 4733).
 	SendDTMF func(key rune) error
+	// Transfer cold-transfers the caller to number (E.164): a SIP REFER
+	// when the far end accepts it, else a new outbound call bridged to the
+	// caller. It returns once the caller is handed over or bridged; the
+	// runner then ends with agentphone.EndTransfer. Nil when the edge
+	// cannot transfer.
+	Transfer func(ctx context.Context, number string) error
 	// Calls records turns and events.
 	Calls Recorder
 	Log   *slog.Logger
