@@ -146,6 +146,34 @@ type Turn struct {
 	StartedAt   time.Time
 	EndedAt     *time.Time
 	CreatedAt   time.Time
+	// Latency is how long the agent took to start answering, stage by
+	// stage (agent turns of the conversation engine; nil otherwise).
+	Latency *TurnLatency
+}
+
+// TurnLatency is the breakdown of an agent turn's response time, in
+// milliseconds, from the caller's end of speech to the first packet of the
+// answer on the wire (our addition, shown with the turn). A stage that did
+// not happen (a turn with no caller speech before it, an answer that
+// failed before its first byte) is nil.
+type TurnLatency struct {
+	// EndOfSpeechToTranscriptMs: the caller's end of speech → the final
+	// transcript of the utterance.
+	EndOfSpeechToTranscriptMs *float64 `json:"endOfSpeechToTranscriptMs"`
+	// TranscriptToDecisionMs: the final transcript → the end-of-turn
+	// decision (the agent takes the turn).
+	TranscriptToDecisionMs *float64 `json:"transcriptToDecisionMs"`
+	// DecisionToFirstByteMs: the decision → the first byte of the
+	// answer from the webhook (or the LLM).
+	DecisionToFirstByteMs *float64 `json:"decisionToFirstByteMs"`
+	// FirstByteToFirstAudioMs: the first byte → the first synthesised
+	// audio.
+	FirstByteToFirstAudioMs *float64 `json:"firstByteToFirstAudioMs"`
+	// FirstAudioToFirstPacketMs: the first audio → the first packet of
+	// it sent to the caller.
+	FirstAudioToFirstPacketMs *float64 `json:"firstAudioToFirstPacketMs"`
+	// TotalMs: the caller's end of speech → the first packet sent.
+	TotalMs *float64 `json:"totalMs"`
 }
 
 // CallEvent is one entry of a call's event log: what happened during it

@@ -687,9 +687,15 @@ func sameTurn(a, b *Turn) bool {
 	eqf := func(x, y *float64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	eqs := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	eqt := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	eql := func(x, y *TurnLatency) bool {
+		return (x == nil) == (y == nil) && (x == nil ||
+			eqf(x.EndOfSpeechToTranscriptMs, y.EndOfSpeechToTranscriptMs) && eqf(x.TranscriptToDecisionMs, y.TranscriptToDecisionMs) &&
+				eqf(x.DecisionToFirstByteMs, y.DecisionToFirstByteMs) && eqf(x.FirstByteToFirstAudioMs, y.FirstByteToFirstAudioMs) &&
+				eqf(x.FirstAudioToFirstPacketMs, y.FirstAudioToFirstPacketMs) && eqf(x.TotalMs, y.TotalMs))
+	}
 	return a.ID == b.ID && a.CallID == b.CallID && a.Role == b.Role && a.Text == b.Text && eqf(a.Confidence, b.Confidence) &&
 		eqs(a.Response, b.Response) && eqs(a.DTMF, b.DTMF) && a.Interrupted == b.Interrupted &&
-		a.StartedAt.Equal(b.StartedAt) && eqt(a.EndedAt, b.EndedAt) && a.CreatedAt.Equal(b.CreatedAt)
+		a.StartedAt.Equal(b.StartedAt) && eqt(a.EndedAt, b.EndedAt) && a.CreatedAt.Equal(b.CreatedAt) && eql(a.Latency, b.Latency)
 }
 
 // callHub fans out the updates of calls to their subscriptions, in

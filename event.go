@@ -71,6 +71,15 @@ func (s *WebhookService) newDelivery(accountID string, agentID *string, w *Webho
 	return d, nil
 }
 
+// Target returns the webhook an event of the account's agent goes to: the
+// agent's own webhook when agentID names an agent that has one, else the
+// project webhook; nil (and no error) when neither is configured. agentID
+// nil asks for the project webhook. The conversation engine posts a voice
+// turn (spec §16) to it synchronously, as the outbox posts other events.
+func (s *WebhookService) Target(ctx context.Context, accountID string, agentID *string) (*Webhook, error) {
+	return s.route(ctx, accountID, agentID)
+}
+
 // route returns the webhook an event of the account's agent (agentID nil:
 // of no agent) goes to, or nil when none is configured.
 func (s *WebhookService) route(ctx context.Context, accountID string, agentID *string) (*Webhook, error) {

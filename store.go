@@ -175,6 +175,10 @@ type Store interface {
 	// ListConversationMessages is ListNumberMessages for a conversation.
 	ListConversationMessages(ctx context.Context, accountID, conversationID string, c MessageCursor) (msgs []*Message, hasMore bool, err error)
 	GetConversation(ctx context.Context, accountID, id string) (*Conversation, error)
+	// FindConversation returns the account's conversation of number
+	// numberID with participant (E.164 or as stored); not-found when there
+	// is none.
+	FindConversation(ctx context.Context, accountID, numberID, participant string) (*Conversation, error)
 	// ListConversations lists the account's conversations (agentID set: of
 	// that agent only), most recent activity first.
 	ListConversations(ctx context.Context, accountID string, agentID *string, p Page) (List[*Conversation], error)

@@ -55,12 +55,16 @@ type turnJSON struct {
 	EndedAt     *timestamp `json:"endedAt"`
 	Interrupted bool       `json:"interrupted"`
 	DTMF        *string    `json:"dtmf"`
+	// Latency is an agent turn's response time, stage by stage; absent
+	// when the turn has none (user turns, the greeting).
+	Latency *agentphone.TurnLatency `json:"latency,omitempty"`
 }
 
 func newTurnJSON(t *agentphone.Turn) turnJSON {
 	return turnJSON{
 		ID: t.ID, Transcript: t.Text, Confidence: t.Confidence, Response: t.Response, CreatedAt: timestamp(t.CreatedAt),
 		Role: t.Role, StartedAt: timestamp(t.StartedAt), EndedAt: optTime(t.EndedAt), Interrupted: t.Interrupted, DTMF: t.DTMF,
+		Latency: t.Latency,
 	}
 }
 

@@ -441,6 +441,9 @@ func TestCalls_Transcript(t *testing.T) {
 			{CallID: c.ID, Role: agentphone.RoleAgent, Text: "Hello, how can I help?", StartedAt: start, Interrupted: true},
 			{CallID: c.ID, Role: agentphone.RoleUser, Text: "Where is my order?", StartedAt: start.Add(time.Second), EndedAt: &end,
 				Confidence: ptr(0.93), Response: ptr("Let me check."), DTMF: ptr("1#")},
+			{CallID: c.ID, Role: agentphone.RoleAgent, Text: "Let me check.", StartedAt: start.Add(3 * time.Second),
+				Latency: &agentphone.TurnLatency{EndOfSpeechToTranscriptMs: ptr(210.5), TranscriptToDecisionMs: ptr(0.25),
+					DecisionToFirstByteMs: ptr(300.0), FirstAudioToFirstPacketMs: ptr(12.0), TotalMs: ptr(701.75)}},
 		}
 		for _, tr := range slices.Backward(turns) { // stored out of order
 			if err := e.calls.AddTurn(t.Context(), tr); err != nil {
@@ -452,9 +455,14 @@ func TestCalls_Transcript(t *testing.T) {
 				"createdAt": timeRE, "role": "agent", "startedAt": timeRE, "endedAt": nil, "interrupted": true, "dtmf": nil},
 			map[string]any{"id": turns[1].ID, "transcript": "Where is my order?", "confidence": 0.93, "response": "Let me check.",
 				"createdAt": timeRE, "role": "user", "startedAt": timeRE, "endedAt": timeRE, "interrupted": false, "dtmf": "1#"},
+			// The engine's latency, a stage that did not happen null.
+			map[string]any{"id": turns[2].ID, "transcript": "Let me check.", "confidence": nil, "response": nil,
+				"createdAt": timeRE, "role": "agent", "startedAt": timeRE, "endedAt": nil, "interrupted": false, "dtmf": nil,
+				"latency": map[string]any{"endOfSpeechToTranscriptMs": 210.5, "transcriptToDecisionMs": 0.25,
+					"decisionToFirstByteMs": 300, "firstByteToFirstAudioMs": nil, "firstAudioToFirstPacketMs": 12, "totalMs": 701.75}},
 		}
 		tr := e.do("GET", "/v1/calls/"+c.ID+"/transcript", nil).want(200).obj()
-		if got := tr["data"].([]any); len(got) != 2 || len(tr) != 1 {
+		if got := tr["data"].([]any); len(got) != 3 || len(tr) != 1 {
 			t.Fatalf("transcript %v", tr)
 		}
 		for i, w := range want {
@@ -682,6 +690,18 @@ func TestCalls_TranscriptStream(t *testing.T) {
 		}
 		wantObject(t, data, map[string]any{"id": idRE("tr_"), "transcript": "Where is my order?", "confidence": nil,
 			"response": nil, "createdAt": timeRE, "role": "user", "startedAt": timeRE, "endedAt": nil, "interrupted": false, "dtmf": nil})
+		// An agent turn with its latency.
+		if err := e.calls.AddTurn(t.Context(), &agentphone.Turn{CallID: c.ID, Role: agentphone.RoleAgent, Text: "It shipped.",
+			Latency: &agentphone.TurnLatency{TotalMs: ptr(640.5)}}); err != nil {
+			t.Fatal(err)
+		}
+		name, data = sse.next()
+		if name != "turn" || data["transcript"] != "It shipped." {
+			t.Fatalf("live %s %v", name, data)
+		}
+		wantObject(t, data["latency"].(map[string]any), map[string]any{"endOfSpeechToTranscriptMs": nil,
+			"transcriptToDecisionMs": nil, "decisionToFirstByteMs": nil, "firstByteToFirstAudioMs": nil,
+			"firstAudioToFirstPacketMs": nil, "totalMs": 640.5})
 		sse.heartbeat()
 		e.finish(c.ID, agentphone.CallCompleted, agentphone.EndCallerHangup, nil)
 		name, data = sse.next()
@@ -690,7 +710,7 @@ func TestCalls_TranscriptStream(t *testing.T) {
 		}
 		wantObject(t, data, callObject("id", c.ID, "agentId", agent, "phoneNumberId", n["id"], "phoneNumber", n["phoneNumber"],
 			"fromNumber", "+12125550001", "toNumber", n["phoneNumber"], "direction", "inbound", "status", "completed",
-			"endedAt", timeRE, "durationSeconds", 0, "endReason", "caller-hangup", "lastTranscriptSnippet", "Where is my order?"))
+			"endedAt", timeRE, "durationSeconds", 0, "endReason", "caller-hangup", "lastTranscriptSnippet", "It shipped."))
 		sse.end()
 		if s := e.calls.Subscribers(c.ID); s != 0 {
 			t.Errorf("%d subscriptions after the stream ended", s)
@@ -698,9 +718,13 @@ func TestCalls_TranscriptStream(t *testing.T) {
 
 		// A finished call: the turns, then ended at once.
 		sse = readSSE(t, get("/v1/calls/"+c.ID+"/transcript/stream", e.key).Body)
-		for _, want := range []string{"Hello!", "Where is my order?"} {
-			if name, data := sse.next(); name != "turn" || data["transcript"] != want {
+		for _, want := range []string{"Hello!", "Where is my order?", "It shipped."} {
+			name, data := sse.next()
+			if name != "turn" || data["transcript"] != want {
 				t.Fatalf("replay: %s %v", name, data)
+			}
+			if _, ok := data["latency"]; ok != (want == "It shipped.") {
+				t.Fatalf("replay's latency: %v", data)
 			}
 		}
 		if name, data := sse.next(); name != "ended" || data["status"] != "completed" {
@@ -979,9 +1003,15 @@ func TestCalls_OpenAPI(t *testing.T) {
 	n := e.createNumber(map[string]any{"agentId": e.createAgent(map[string]any{"name": "Bot"})["id"]})
 	c := e.inbound(n["phoneNumber"].(string), "+12125550001")
 	e.turn(c.ID, agentphone.RoleUser, "hi")
+	must(t, e.calls.AddTurn(t.Context(), &agentphone.Turn{CallID: c.ID, Role: agentphone.RoleAgent, Text: "Hello",
+		Latency: &agentphone.TurnLatency{TotalMs: ptr(500.0)}}))
 	detail := e.do("GET", "/v1/calls/"+c.ID, nil).want(200).obj()
 	check("CallDetail", detail)
-	check("CallTurn", detail["transcripts"].([]any)[0].(map[string]any))
+	// latency is the one key a turn may lack.
+	turns := detail["transcripts"].([]any)
+	checkSchema(t, schemas, "CallTurn", turns[0].(map[string]any), "latency")
+	checkSchema(t, schemas, "CallTurn", turns[1].(map[string]any), "latency")
+	check("TurnLatency", turns[1].(map[string]any)["latency"].(map[string]any))
 	check("CallSummary", e.do("GET", "/v1/calls", nil).want(200).obj()["data"].([]any)[0].(map[string]any))
 	check("CallListResponse", e.do("GET", "/v1/calls", nil).want(200).obj())
 	check("CallTranscriptResponse", e.do("GET", "/v1/calls/"+c.ID+"/transcript", nil).want(200).obj())

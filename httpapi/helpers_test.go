@@ -70,6 +70,7 @@ type envOptions struct {
 	recordingsDir string                    // Options.RecordingsDir
 	publicURL     string                    // Options.PublicURL
 	heartbeat     time.Duration             // Options.Heartbeat
+	sayer         httpapi.CallSayer         // Options.CallSayer; nil: no conversation engine
 }
 
 func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
@@ -124,6 +125,7 @@ func newEnv(t testing.TB, b storetest.Backend, opts ...func(*envOptions)) *env {
 		PublicURL:     o.publicURL,
 		RecordingsDir: o.recordingsDir,
 		Heartbeat:     o.heartbeat,
+		CallSayer:     o.sayer,
 	}
 	e.srv = httpapi.New(opt)
 	return e
@@ -411,16 +413,24 @@ func (e *env) schemas() map[string]schema {
 }
 
 // checkSchema fails t unless schema name of schemas documents exactly the
-// keys of obj, all of them required.
-func checkSchema(t testing.TB, schemas map[string]schema, name string, obj map[string]any) {
+// keys of obj and the optional ones, the keys of obj other than the
+// optional ones required.
+func checkSchema(t testing.TB, schemas map[string]schema, name string, obj map[string]any, optional ...string) {
 	t.Helper()
 	s, ok := schemas[name]
 	if !ok {
 		t.Fatalf("schema %s missing", name)
 	}
 	emitted, documented := sortedKeys(obj), sortedKeys(s.Properties)
+	var wantReq []string
+	for _, k := range emitted {
+		if !slices.Contains(optional, k) {
+			wantReq = append(wantReq, k)
+		}
+	}
+	wantDoc := slices.Sorted(slices.Values(append(slices.Clone(wantReq), optional...)))
 	req := slices.Sorted(slices.Values(s.Required))
-	if !slices.Equal(documented, emitted) || !slices.Equal(req, emitted) {
-		t.Errorf("%s: emitted %v, documented %v, required %v", name, emitted, documented, req)
+	if !slices.Equal(documented, wantDoc) || !slices.Equal(req, wantReq) {
+		t.Errorf("%s: emitted %v (optional %v), documented %v, required %v", name, emitted, optional, documented, req)
 	}
 }

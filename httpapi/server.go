@@ -28,6 +28,10 @@ type Options struct {
 	Calls    *agentphone.CallService
 	// Twilio serves Twilio's webhooks; nil when Twilio is not configured.
 	Twilio TwilioWebhooks
+	// CallSayer injects utterances into live calls for
+	// POST /sandbox/v1/calls/{call_id}/say: the conversation engine. Nil:
+	// that route answers 501.
+	CallSayer CallSayer
 
 	// Ready reports whether the server can serve traffic (GET /readyz), e.g.
 	// that the database answers. Nil: always ready.
@@ -68,6 +72,7 @@ type Server struct {
 	voices   agentphone.VoiceCatalog
 	usage    *agentphone.UsageService
 	calls    *agentphone.CallService
+	sayer    CallSayer // nil: no conversation engine
 	ready    func(ctx context.Context) error
 	gatherer prometheus.Gatherer
 	openapi  []byte    // the OpenAPI document with this server's version
@@ -119,6 +124,7 @@ func New(o Options) *Server {
 		voices:   o.Voices,
 		usage:    o.Usage,
 		calls:    o.Calls,
+		sayer:    o.CallSayer,
 		ready:    o.Ready,
 		gatherer: gatherer,
 		openapi:  openAPIDocument(o.Version),
@@ -153,6 +159,7 @@ var inputTypes = []reflect.Type{
 	reflect.TypeFor[backgroundInput](),
 	reflect.TypeFor[contactCardInput](),
 	reflect.TypeFor[sandboxInboundInput](),
+	reflect.TypeFor[sayInput](),
 	reflect.TypeFor[agentphone.ContactInput](),
 	reflect.TypeFor[agentphone.CallInput](),
 	reflect.TypeFor[agentphone.SettingsInput](),
@@ -238,6 +245,7 @@ func (s *Server) registerRoutes() {
 	// Our additions (sandbox.go), outside the AgentPhone API.
 	s.v1("POST /sandbox/v1/webhooks/emit", s.emitEvent)
 	s.v1("POST /sandbox/v1/numbers/{number_id}/inbound", s.receiveSandboxMessage)
+	s.v1("POST /sandbox/v1/calls/{call_id}/say", s.sayOnCall)
 	// Our additions (call.go): this server's per-account settings.
 	s.v1("GET /agentphone/v1/settings", s.getSettings)
 	s.v1("PATCH /agentphone/v1/settings", s.updateSettings)

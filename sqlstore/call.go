@@ -13,11 +13,12 @@ import (
 	"github.com/agentphone/agentphone"
 )
 
-// Calls, their transcript turns and event logs (0008_calls.sql). A call
-// outlives the deletion of its agent (agent_id is set to NULL) and the
-// release of its number; it goes with its account. The telephony edge
-// knows calls by id only, so FindCall, AdvanceCall, AddTurn, AddCallEvent
-// and FinishCall take no account; every read for the API does.
+// Calls, their transcript turns and event logs (0008_calls.sql; the
+// turns' latency, 0009_turn_latency.sql). A call outlives the deletion of
+// its agent (agent_id is set to NULL) and the release of its number; it
+// goes with its account. The telephony edge knows calls by id only, so
+// FindCall, AdvanceCall, AddTurn, AddCallEvent and FinishCall take no
+// account; every read for the API does.
 
 const (
 	msgCallNotFound = "Call not found"
@@ -26,9 +27,10 @@ const (
 	end_reason, started_at, answered_at, ended_at, duration_seconds, last_transcript_snippet, recording_path,
 	options, sip_call_id`
 
-	turnFields = `id, call_id, role, text, confidence, response, dtmf, interrupted, started_at, ended_at, created_at`
-	turnColsT  = `t.id, t.call_id, t.role, t.text, t.confidence, t.response, t.dtmf, t.interrupted, t.started_at,
-	t.ended_at, t.created_at`
+	turnFields = `id, call_id, role, text, confidence, response, dtmf, interrupted, started_at, ended_at, created_at,
+	latency`
+	turnColsT = `t.id, t.call_id, t.role, t.text, t.confidence, t.response, t.dtmf, t.interrupted, t.started_at,
+	t.ended_at, t.created_at, t.latency`
 	// turnOrder is the order of a transcript: by when each turn began.
 	turnOrder = ` ORDER BY t.started_at, t.created_at, t.id`
 
@@ -73,12 +75,49 @@ func turnDest(t *agentphone.Turn) []any {
 	return []any{
 		&t.ID, &t.CallID, &t.Role, &t.Text, nullFloatCol{&t.Confidence}, nullStringCol{&t.Response},
 		nullStringCol{&t.DTMF}, &t.Interrupted, timeCol{&t.StartedAt}, nullTimeCol{&t.EndedAt}, timeCol{&t.CreatedAt},
+		latencyCol{&t.Latency},
 	}
 }
 
 func scanTurn(rows *sql.Rows) (*agentphone.Turn, error) {
 	t := new(agentphone.Turn)
 	return t, rows.Scan(turnDest(t)...)
+}
+
+// latencyCol scans a turn's latency, a JSON object or NULL (nil).
+type latencyCol struct{ p **agentphone.TurnLatency }
+
+func (c latencyCol) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*c.p = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("turn latency: unexpected %T", src)
+	}
+	l := new(agentphone.TurnLatency)
+	if err := json.Unmarshal(b, l); err != nil {
+		return fmt.Errorf("turn latency: %w", err)
+	}
+	*c.p = l
+	return nil
+}
+
+// dbLatency binds a turn's latency as a JSON object, or NULL.
+func dbLatency(l *agentphone.TurnLatency) (any, error) {
+	if l == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, fmt.Errorf("turn latency: %w", err)
+	}
+	return string(b), nil
 }
 
 // nullFloatCol scans a nullable real column: NULL is nil.
@@ -237,16 +276,21 @@ func (s *Store) AdvanceCall(ctx context.Context, id, status string, from []strin
 
 // AddTurn implements agentphone.Store: see there.
 func (s *Store) AddTurn(ctx context.Context, t *agentphone.Turn, snippet string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	latency, err := dbLatency(t.Latency)
+	if err != nil {
+		return wrap("add turn", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := s.txQuery(ctx, tx, `INSERT INTO call_turns (`+turnFields+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (id) DO UPDATE SET role = excluded.role, text = excluded.text,
 				confidence = excluded.confidence, response = excluded.response, dtmf = excluded.dtmf,
-				interrupted = excluded.interrupted, started_at = excluded.started_at, ended_at = excluded.ended_at
+				interrupted = excluded.interrupted, started_at = excluded.started_at, ended_at = excluded.ended_at,
+				latency = excluded.latency
 			WHERE call_turns.call_id = excluded.call_id
 			RETURNING created_at`,
 			t.ID, t.CallID, t.Role, dbNullText(&t.Text), dbNullFloat(t.Confidence), dbNullText(t.Response),
-			dbNullText(t.DTMF), t.Interrupted, dbTime(t.StartedAt), dbNullTime(t.EndedAt), dbTime(t.CreatedAt))
+			dbNullText(t.DTMF), t.Interrupted, dbTime(t.StartedAt), dbNullTime(t.EndedAt), dbTime(t.CreatedAt), latency)
 		switch err := scanOne(rows, err, timeCol{&t.CreatedAt}); {
 		case errors.Is(err, sql.ErrNoRows):
 			return agentphone.Errorf(agentphone.KindConflict, "Turn %s belongs to another call", t.ID)

@@ -398,6 +398,17 @@ func (s *Store) GetConversation(ctx context.Context, accountID, id string) (*age
 	return c, nil
 }
 
+// FindConversation implements agentphone.Store.
+func (s *Store) FindConversation(ctx context.Context, accountID, numberID, participant string) (*agentphone.Conversation, error) {
+	c := new(agentphone.Conversation)
+	rows, err := s.query(ctx, `SELECT `+conversationCols+` FROM conversations
+		WHERE number_id = $1 AND participant = $2 AND account_id = $3`, numberID, participant, accountID)
+	if err := scanOne(rows, err, conversationDest(c)...); err != nil {
+		return nil, wrap("find conversation", notFound(err, msgConversationNotFound))
+	}
+	return c, nil
+}
+
 // ListConversations implements agentphone.Store.
 func (s *Store) ListConversations(ctx context.Context, accountID string, agentID *string, p agentphone.Page) (agentphone.List[*agentphone.Conversation], error) {
 	where, args := `account_id = $1`, []any{accountID}

@@ -268,6 +268,13 @@ func testCallTurns(t *testing.T, s *sqlstore.Store) {
 	ask.EndedAt = &end
 	answer := turn(agentphone.RoleAgent, "It shipped.", 4*time.Second)
 	answer.Interrupted = true
+	// An agent turn of the engine: its latency, one stage missing (the
+	// answer failed before synthesis had a first byte, say), fractions of
+	// milliseconds kept.
+	answer.Latency = &agentphone.TurnLatency{
+		EndOfSpeechToTranscriptMs: ptr(212.5), TranscriptToDecisionMs: ptr(0.125), DecisionToFirstByteMs: ptr(340.0),
+		FirstAudioToFirstPacketMs: ptr(19.999), TotalMs: ptr(812.375),
+	}
 	// Stored out of order: the answer before the question.
 	must(t, s.AddTurn(ctx, greet, "Hello, how can I help?"))
 	must(t, s.AddTurn(ctx, answer, "It shipped."))
@@ -295,6 +302,23 @@ func testCallTurns(t *testing.T, s *sqlstore.Store) {
 	if len(got) != 3 || derefString(got[1].Response) != "Let me check." || !got[1].CreatedAt.Equal(created) {
 		t.Fatalf("after replace: %+v", got[1])
 	}
+	// The latency is replaced with the turn: set on a turn without one,
+	// changed, cleared.
+	for _, l := range []*agentphone.TurnLatency{
+		{TotalMs: ptr(640.0)},
+		{EndOfSpeechToTranscriptMs: ptr(1.0), TranscriptToDecisionMs: ptr(2.0), DecisionToFirstByteMs: ptr(3.0),
+			FirstByteToFirstAudioMs: ptr(4.0), FirstAudioToFirstPacketMs: ptr(5.0), TotalMs: ptr(15.0)},
+		nil,
+	} {
+		g := *greet
+		g.Latency = l
+		must(t, s.AddTurn(ctx, &g, ""))
+		got, err = s.ListTurns(ctx, acct.ID, c.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got[0].Latency, l) {
+			t.Fatalf("latency %+v after storing %+v", got[0].Latency, l)
+		}
+	}
 	cc, err = s.GetCall(ctx, acct.ID, c.ID)
 	must(t, err)
 	if derefString(cc.LastTranscriptSnippet) != "Where is my order?" {
@@ -313,6 +337,30 @@ func testCallTurns(t *testing.T, s *sqlstore.Store) {
 	if got, err := s.ListTurns(ctx, acct.ID, c2.ID); err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("a call without turns: %#v, %v", got, err)
 	}
+}
+
+// testFindConversation: a conversation is found by its number and
+// participant, within its account only; none is not found.
+func testFindConversation(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	other := newAccount(t, s, nil, "globex")
+	n := newNumber(t, s, acct.ID, "+15555550123")
+	n2 := newNumber(t, s, acct.ID, "+15555550124")
+	conv, _ := receive(t, s, inboundValue(n, "+15551230000", "hi", agentphone.Now()), 0)
+	receive(t, s, inboundValue(n2, "+15551230000", "hi", agentphone.Now()), 0)
+	_, err := s.SetConversationMetadata(ctx, acct.ID, conv.ID, json.RawMessage(`{"orderId":"ORD-1"}`))
+	must(t, err)
+
+	got, err := s.FindConversation(ctx, acct.ID, n.ID, "+15551230000")
+	must(t, err)
+	if got.ID != conv.ID || got.NumberID != n.ID || string(got.Metadata) != `{"orderId":"ORD-1"}` {
+		t.Fatalf("FindConversation = %+v, want %s", got, conv.ID)
+	}
+	_, err = s.FindConversation(ctx, acct.ID, n.ID, "+15551239999")
+	wantNotFound(t, err, "Conversation not found")
+	_, err = s.FindConversation(ctx, other.ID, n.ID, "+15551230000")
+	wantNotFound(t, err, "Conversation not found")
 }
 
 // testCallEvents: the event log keeps each event's data, oldest first;

@@ -70,6 +70,7 @@ func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 		newMigrateCmd(cfg, std),
 		newKeysCmd(cfg, std),
 		newSMSCmd(cfg, std),
+		newCallCmd(getenv, std),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
