@@ -23,6 +23,17 @@ type Trunk struct {
 	// Numbers, when not empty, are the E.164 numbers whose outbound calls
 	// use this trunk; a trunk without Numbers carries every other number.
 	Numbers []string `json:"numbers,omitempty"`
+	// Refer, when false, keeps a transfer of this trunk's calls from
+	// trying a SIP REFER (for trunks that refuse it, or that would bill
+	// the transferred call without telling): the transfer places a new
+	// call and bridges it at once. Default (nil) true.
+	Refer *bool `json:"refer,omitempty"`
+}
+
+// refers reports whether a transfer of a call on trunk t (nil: a caller
+// on no trunk) tries a SIP REFER first.
+func (t *Trunk) refers() bool {
+	return t == nil || t.Refer == nil || *t.Refer
 }
 
 // InboundTrunk accepts INVITEs whose source address is in Allow, or that
@@ -183,6 +194,16 @@ func inboundTrunk(trunks []Trunk, src string, trustLoopback bool) (name string, 
 		}
 	}
 	return "", false
+}
+
+// trunkNamed returns the trunk called name, or nil ("" or no such trunk).
+func trunkNamed(trunks []Trunk, name string) *Trunk {
+	for i := range trunks {
+		if name != "" && trunks[i].Name == name {
+			return &trunks[i]
+		}
+	}
+	return nil
 }
 
 // outboundTrunk returns the trunk that carries calls from phone number

@@ -50,6 +50,11 @@ type mediaPipe struct {
 	out  chan audio.Frame
 	dtmf chan rune
 	keys chan keyPress // keys to send, taken by the media clock
+	// bridged takes the frames of the other leg of a bridged call
+	// (bridge.go), sent when the agent's out has none; relay, while set,
+	// forwards this pipe's decoded frames to the other leg's bridged.
+	bridged chan audio.Frame
+	relay   atomic.Pointer[relay]
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by close
@@ -94,7 +99,7 @@ func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *sl
 	var dr diago.DTMFReader
 	r, err := med.AudioReader(diago.WithAudioReaderDTMF(&dr), diago.WithAudioReaderMediaProps(&rprops))
 	if err != nil {
-		log.Info("the caller's side offered no telephone-event: no keys on this call", "err", err)
+		log.Info("the other side offered no telephone-event: no keys on this call", "err", err)
 		r, err = med.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
 	}
 	if err != nil {
@@ -112,7 +117,7 @@ func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *sl
 		dtmfPT: telephoneEventPT(med), dropped: &s.Stats.RTPDropped,
 		reader: r, rec: rec, log: log, onInterval: onInterval,
 		in: make(chan audio.Frame, inboundQueue), out: make(chan audio.Frame, 1), dtmf: make(chan rune, 32),
-		keys: make(chan keyPress), stop: make(chan struct{}),
+		keys: make(chan keyPress), stop: make(chan struct{}), bridged: make(chan audio.Frame, bridgeQueue),
 		pw: pw, sendPT: sent.PayloadType, eventSendPT: telephoneEventSendPT(med), tsStep: sent.SampleTimestamp(),
 	}
 	dr.OnDTMF(func(k rune) error {
@@ -197,6 +202,9 @@ func (p *mediaPipe) readLoop() {
 		if p.rec != nil {
 			_ = p.rec.Caller(f)
 		}
+		if r := p.relay.Load(); r != nil {
+			r.forward(f)
+		}
 		select {
 		case p.in <- f:
 		default: // the runner is behind: drop the oldest frame
@@ -250,9 +258,10 @@ func (p *mediaPipe) readLoop() {
 
 // sendTick sends the call's packet of this 20 ms tick: the next event
 // packet of a key being pressed, else the agent's next frame if there is
-// one, else silence. It returns the frame sent (for the recording, written
-// after every call's packet of the tick is out; silence while a key is
-// sent) and false once the pipe is closed or its media gone.
+// one, else the other leg's when the call is bridged, else silence. It
+// returns the frame sent (for the recording, written after every call's
+// packet of the tick is out; silence while a key is sent) and false once
+// the pipe is closed or its media gone.
 func (p *mediaPipe) sendTick() (audio.Frame, bool) {
 	select {
 	case <-p.stop:
@@ -281,11 +290,10 @@ func (p *mediaPipe) sendTick() (audio.Frame, bool) {
 		}
 	} else {
 		pl := p.silentPayload
-		select {
-		case f = <-p.out:
+		if g, ok := p.nextFrame(); ok {
+			f = g
 			p.payload = p.codec.Encode(f.Samples, p.payload[:0])
 			pl = p.payload
-		default:
 		}
 		_, err = p.pw.WriteSamples(pl, p.tsStep, !p.started, p.sendPT)
 	}
@@ -302,6 +310,22 @@ func (p *mediaPipe) sendTick() (audio.Frame, bool) {
 		p.lastSend = now
 	}
 	return f, true
+}
+
+// nextFrame takes the agent's next frame, else the bridged leg's, without
+// waiting; false when there is neither.
+func (p *mediaPipe) nextFrame() (audio.Frame, bool) {
+	select {
+	case f := <-p.out:
+		return f, true
+	default:
+	}
+	select {
+	case f := <-p.bridged:
+		return f, true
+	default:
+		return audio.Frame{}, false
+	}
 }
 
 // endKey tells the sender of the key being sent, if any, how it went.

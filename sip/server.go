@@ -273,45 +273,67 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	if err := s.calls.Answered(ctx, call.ID); err != nil {
 		log.Error("recording the answer failed", "err", err)
 	}
-	s.converse(callCtx, ctx, med, d.Hangup, call, agent, number, log)
+	s.converse(callCtx, med, &peer{
+		ctx: ctx, hangup: d.Hangup, trunk: trunkNamed(s.cfg.Trunks, trunk), contact: contactURI(d.RemoteContact()),
+		refer: func(ctx context.Context, to sip.Uri, onNotify func(int)) error {
+			if d.RemoteContact() == nil { // diago sends the REFER to the caller's Contact
+				return errNoContact
+			}
+			return d.ReferOptions(ctx, to, diago.ReferServerOptions{OnNotify: onNotify})
+		},
+	}, call, agent, number, log)
 }
 
 // converse runs an answered call until it ends and records its end:
-// recording, media pipe, the runner, and the BYE when the other side has
-// not hung up. callCtx ends with an end-call request or the server's
-// stop; dialogCtx when the other side hangs up; hangup sends our BYE.
-func (s *Server) converse(callCtx, dialogCtx context.Context, med *diago.DialogMedia, hangup func(context.Context) error,
+// recording, media pipe, the runner, a transfer's bridge, and the BYE when
+// the other side has not hung up. callCtx ends with an end-call request
+// or the server's stop; peer is the call's dialog.
+func (s *Server) converse(callCtx context.Context, med *diago.DialogMedia, p *peer,
 	call *agentphone.Call, agent *agentphone.Agent, number *agentphone.Number, log *slog.Logger) {
 	recPath, rec := s.startRecording(callCtx, call, callRate(med), log)
 	pipe, err := s.startMedia(med, rec, log)
 	if err != nil {
 		log.Error("setting up the call's media failed", "err", err)
-		_ = hangup(context.WithoutCancel(callCtx))
+		_ = p.hangup(context.WithoutCancel(callCtx))
 		s.discardRecording(rec, recPath, log)
 		s.finish(call.ID, agentphone.CallFailed, agentphone.EndError, nil)
 		return
 	}
-	sess := &voice.Session{Call: call, Agent: agent, Number: number, Caller: pipe, Out: pipe, Rate: pipe.rate,
-		DTMF: pipe.dtmf, SendDTMF: pipe.sendDTMF, Calls: s.calls, Log: log}
 	runCtx, stop := context.WithCancelCause(callCtx)
+	tr := &transfer{s: s, call: call, number: number, peer: p, pipe: pipe, runCtx: runCtx, stopRun: stop, log: log}
+	sess := &voice.Session{Call: call, Agent: agent, Number: number, Caller: pipe, Out: pipe, Rate: pipe.rate,
+		DTMF: pipe.dtmf, SendDTMF: pipe.sendDTMF, Transfer: tr.Transfer, Calls: s.calls, Log: log}
 	go func() { // a BYE from the other side ends the run
 		select {
-		case <-dialogCtx.Done():
+		case <-p.ctx.Done():
 			stop(errCallerHangup)
 		case <-runCtx.Done():
 		}
 	}()
 	reason := s.run.Run(runCtx, sess)
 	stop(nil)
+	// A transferred call ends "transfer", whatever ended the run after
+	// Transfer returned; a bridged one stays up until either side hangs
+	// up (or the call is ended), which hangs up the other.
+	transferred, b := tr.close()
+	if transferred {
+		reason = agentphone.EndTransfer
+	}
 	if reason == "" {
 		reason = endReasonOf(runCtx)
 	}
-	if dialogCtx.Err() == nil {
+	if b != nil {
+		b.wait(callCtx, p.ctx)
+	}
+	if p.ctx.Err() == nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(callCtx), 5*time.Second)
-		if err := hangup(hctx); err != nil {
+		if err := p.hangup(hctx); err != nil {
 			log.Warn("sending BYE failed", "err", err)
 		}
 		cancel()
+	}
+	if b != nil {
+		b.close(context.WithoutCancel(callCtx))
 	}
 	_ = med.Close()
 	pipe.close()
