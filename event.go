@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // MsgNoWebhook is the errorMessage of a delivery recorded for an event that
@@ -161,4 +162,19 @@ func (s *WebhookService) EmitSample(ctx context.Context, sc Scope, in EmitInput)
 		env.AgentID = &agent.ID
 	}
 	return s.emit(ctx, sc.AccountID, env.AgentID, env, messageID)
+}
+
+// LogVoiceTurn records a voice turn (a synchronous agent.message on the
+// voice channel, spec §16) in the delivery log with its outcome a, at at:
+// voice turns are never queued or retried (a late answer cannot help the
+// live call), but the log shows them like any delivery. id is the
+// X-Webhook-ID it was sent with.
+func (s *WebhookService) LogVoiceTurn(ctx context.Context, w *Webhook, id string, payload []byte, a Attempt, at time.Time) error {
+	channel := ChannelVoice
+	d := &Delivery{
+		ID: id, AccountID: w.AccountID, AgentID: w.AgentID, WebhookID: &w.ID, EventType: EventMessage,
+		Channel: &channel, Payload: payload, Status: DeliveryPending, CreatedAt: at,
+	}
+	d.Record(a, at, nil) // final: success or failed
+	return s.Store.CreateDelivery(ctx, d)
 }

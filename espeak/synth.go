@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/voice"
 )
 
 // ErrUnknownVoice is wrapped by the errors of Synthesize and VoiceFor for a
@@ -220,3 +221,14 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 func (c *cappedBuffer) String() string { return c.buf.String() }
+
+// Stream implements voice.Synthesizer: espeak-ng speaks a whole text at
+// once (a sentence takes it tens of milliseconds), so the speech comes in
+// one piece, at 22.05 kHz.
+func (s *Synthesizer) Stream(ctx context.Context, req voice.SpeechRequest, emit func(audio.Frame) error) error {
+	f, err := s.Synthesize(ctx, req.Text, req.Voice, req.Speed, req.Language)
+	if err != nil {
+		return err
+	}
+	return emit(f)
+}

@@ -17,7 +17,7 @@ type Voice struct {
 	ESpeakVoice string // espeak-ng -v argument, e.g. "en-us+f3"
 }
 
-func voice(id, name, gender, accent, lang, spec string) Voice {
+func builtinVoice(id, name, gender, accent, lang, spec string) Voice {
 	return Voice{
 		Voice: agentphone.Voice{
 			ID: id, Name: name, Provider: "espeak", Gender: &gender, Accent: &accent, Language: lang,
@@ -28,19 +28,19 @@ func voice(id, name, gender, accent, lang, spec string) Voice {
 
 // Voices are the built-in voices. The first is the default voice of new agents.
 var builtin = []Voice{
-	voice("espeak-skylar", "Skylar", "female", "American", "en-US", "en-us+f3"),
-	voice("espeak-brian", "Brian", "male", "American", "en-US", "en-us+m3"),
-	voice("espeak-olivia", "Olivia", "female", "British", "en-GB", "en-gb+f2"),
-	voice("espeak-george", "George", "male", "British", "en-GB", "en-gb+m1"),
-	voice("espeak-nicole", "Nicole", "female", "Australian", "en-AU", "en-au+f4"),
-	voice("espeak-hanna", "Hanna", "female", "German", "de-DE", "de+f2"),
-	voice("espeak-lukas", "Lukas", "male", "German", "de-DE", "de+m2"),
-	voice("espeak-chloe", "Chloé", "female", "French", "fr-FR", "fr-fr+f3"),
-	voice("espeak-lucia", "Lucía", "female", "Castilian", "es-ES", "es+f3"),
-	voice("espeak-mateo", "Mateo", "male", "Latin American", "es-419", "es-419+m3"),
-	voice("espeak-giulia", "Giulia", "female", "Italian", "it-IT", "it+f3"),
-	voice("espeak-camila", "Camila", "female", "Brazilian", "pt-BR", "pt-br+f3"),
-	voice("espeak-sanne", "Sanne", "female", "Dutch", "nl-NL", "nl+f3"),
+	builtinVoice("espeak-skylar", "Skylar", "female", "American", "en-US", "en-us+f3"),
+	builtinVoice("espeak-brian", "Brian", "male", "American", "en-US", "en-us+m3"),
+	builtinVoice("espeak-olivia", "Olivia", "female", "British", "en-GB", "en-gb+f2"),
+	builtinVoice("espeak-george", "George", "male", "British", "en-GB", "en-gb+m1"),
+	builtinVoice("espeak-nicole", "Nicole", "female", "Australian", "en-AU", "en-au+f4"),
+	builtinVoice("espeak-hanna", "Hanna", "female", "German", "de-DE", "de+f2"),
+	builtinVoice("espeak-lukas", "Lukas", "male", "German", "de-DE", "de+m2"),
+	builtinVoice("espeak-chloe", "Chloé", "female", "French", "fr-FR", "fr-fr+f3"),
+	builtinVoice("espeak-lucia", "Lucía", "female", "Castilian", "es-ES", "es+f3"),
+	builtinVoice("espeak-mateo", "Mateo", "male", "Latin American", "es-419", "es-419+m3"),
+	builtinVoice("espeak-giulia", "Giulia", "female", "Italian", "it-IT", "it+f3"),
+	builtinVoice("espeak-camila", "Camila", "female", "Brazilian", "pt-BR", "pt-br+f3"),
+	builtinVoice("espeak-sanne", "Sanne", "female", "Dutch", "nl-NL", "nl+f3"),
 }
 
 // Catalog lists the built-in voices; it implements agentphone.VoiceCatalog.

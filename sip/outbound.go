@@ -45,6 +45,7 @@ func (s *Server) place(c *agentphone.Call, a *agentphone.Agent, from *agentphone
 	callCtx, untrack := s.track(s.lifetime(), c.ID)
 	defer untrack()
 	to := trunkURI(trunk, c.To)
+	s.prepare(callCtx, c, a)
 	s.event(c.ID, "dialing", map[string]any{"trunk": trunk.Name, "to": to.String()})
 	dialog, med, err := s.dialOut(callCtx, trunk, to, from.PhoneNumber, func() {
 		if err := s.calls.Ringing(context.WithoutCancel(callCtx), c.ID); err != nil {

@@ -233,6 +233,7 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 		return
 	}
 	log = log.With("call_id", call.ID)
+	s.prepare(ctx, call, agent)
 	if trunk != "" {
 		s.event(call.ID, "trunk", map[string]any{"trunk": trunk})
 	}
@@ -338,6 +339,20 @@ func (s *Server) converse(callCtx context.Context, med *diago.DialogMedia, p *pe
 	_ = med.Close()
 	pipe.close()
 	s.finish(call.ID, agentphone.CallCompleted, reason, closeRecording(rec, recPath, log))
+}
+
+// Preparer is a Runner that gets ready for a call while it is set up
+// (voice.Conversation synthesises the greeting while the phone rings).
+type Preparer interface {
+	Prepare(ctx context.Context, call *agentphone.Call, agent *agentphone.Agent, rate int)
+}
+
+// prepare lets the runner get ready for call; phone calls are 8 kHz
+// (G.711) unless they end up on G.722.
+func (s *Server) prepare(ctx context.Context, call *agentphone.Call, agent *agentphone.Agent) {
+	if p, ok := s.run.(Preparer); ok {
+		p.Prepare(ctx, call, agent, 8000)
+	}
 }
 
 // errCallerHangup ends a call's run when the caller hangs up.

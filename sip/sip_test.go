@@ -89,7 +89,9 @@ type rigOptions struct {
 	inviteRate  float64
 	// distrust treats loopback like any source: trunks must admit it.
 	distrust bool
-	runner   voice.Runner // nil: the greeter
+	runner   voice.Runner // nil: the conversation engine, speaking only
+	// agent changes the agent before it is stored.
+	agent func(a *agentphone.Agent)
 }
 
 func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
@@ -115,6 +117,9 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	if a.MaxSilenceMs == 0 {
 		a.MaxSilenceMs = 60000
 	}
+	if o.agent != nil {
+		o.agent(a)
+	}
 	if err := store.CreateAgent(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +140,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
-	}, calls, cmp.Or[voice.Runner](o.runner, &voice.Greeter{Speaker: &espeak.Synthesizer{}, MaxDuration: time.Minute}), logger)
+	}, calls, cmp.Or[voice.Runner](o.runner, &voice.Conversation{Speech: &voice.SpeechCache{Synth: &espeak.Synthesizer{}}, MaxDuration: time.Minute}), logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,55 +9,114 @@ import (
 	"github.com/agentphone/agentphone/audio"
 )
 
-// CachedSpeaker remembers the speech of the texts it said last: an agent
-// says the same greeting on every call, and synthesising it again costs a
-// text-to-speech run (espeak-ng: tens of milliseconds of a core) per call.
-// Callers must not modify the samples it returns.
-type CachedSpeaker struct {
-	Speaker Speaker
+// SpeechCache remembers the speech of short texts: an agent says the same
+// greeting on every call, the same backchannels and the same apologies,
+// and synthesising them again costs a provider round trip (hundreds of
+// milliseconds for a cloud voice) or a run of espeak-ng. The first request
+// for a text synthesises it, streaming as usual; requests for the same
+// text meanwhile wait for it, and later ones replay it at once. Prepare
+// warms it while a call is still ringing, so that the greeting starts as
+// soon as the call is answered.
+type SpeechCache struct {
+	Synth Synthesizer
 	// Size is how many utterances it keeps; 0 = 256.
 	Size int
+	// MaxText is the longest text it caches, in bytes; 0 = 200. Longer
+	// texts (answers) pass straight through.
+	MaxText int
 
 	mu    sync.Mutex
-	order *list.List // of *cached, most recent first
+	order *list.List // of *cacheEntry, most recent first
 	byKey map[string]*list.Element
 }
 
-type cached struct {
+var _ Synthesizer = (*SpeechCache)(nil)
+
+type cacheEntry struct {
 	key    string
-	speech audio.Frame
+	done   chan struct{} // closed when frames (or err) are final
+	frames []audio.Frame
+	err    error
 }
 
-// Synthesize implements Speaker.
-func (c *CachedSpeaker) Synthesize(ctx context.Context, text, voice string, speed float64, language string) (audio.Frame, error) {
-	key := voice + "\x00" + strconv.FormatFloat(speed, 'g', -1, 64) + "\x00" + language + "\x00" + text
+func cacheKey(req SpeechRequest) string {
+	return req.Voice + "\x00" + strconv.FormatFloat(req.Speed, 'g', -1, 64) + "\x00" + req.Language + "\x00" +
+		strconv.Itoa(req.Rate) + "\x00" + req.Text
+}
+
+// Stream implements Synthesizer.
+func (c *SpeechCache) Stream(ctx context.Context, req SpeechRequest, emit func(audio.Frame) error) error {
+	if len(req.Text) > c.maxText() {
+		return c.Synth.Stream(ctx, req, emit)
+	}
+	key := cacheKey(req)
 	c.mu.Lock()
 	if c.byKey == nil {
 		c.order, c.byKey = list.New(), map[string]*list.Element{}
 	}
-	if e, ok := c.byKey[key]; ok {
-		c.order.MoveToFront(e)
-		speech := e.Value.(*cached).speech
+	if el, ok := c.byKey[key]; ok {
+		c.order.MoveToFront(el)
+		e := el.Value.(*cacheEntry)
 		c.mu.Unlock()
-		return speech, nil
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if e.err != nil { // the first attempt failed: try on our own
+			return c.Synth.Stream(ctx, req, emit)
+		}
+		for _, f := range e.frames {
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	e := &cacheEntry{key: key, done: make(chan struct{})}
+	c.byKey[key] = c.order.PushFront(e)
+	c.trim()
 	c.mu.Unlock()
-	speech, err := c.Speaker.Synthesize(ctx, text, voice, speed, language)
+
+	var frames []audio.Frame
+	err := c.Synth.Stream(ctx, req, func(f audio.Frame) error {
+		frames = append(frames, audio.Frame{Samples: append([]int16(nil), f.Samples...), Rate: f.Rate})
+		return emit(f)
+	})
+	e.frames, e.err = frames, err
 	if err != nil {
-		return audio.Frame{}, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.byKey[key]; !ok {
-		c.byKey[key] = c.order.PushFront(&cached{key: key, speech: speech})
-		size := c.Size
-		if size <= 0 {
-			size = 256
+		c.mu.Lock()
+		if el, ok := c.byKey[key]; ok && el.Value == e {
+			c.order.Remove(el)
+			delete(c.byKey, key)
 		}
-		for c.order.Len() > size {
-			old := c.order.Remove(c.order.Back()).(*cached)
-			delete(c.byKey, old.key)
-		}
+		c.mu.Unlock()
 	}
-	return speech, nil
+	close(e.done)
+	return err
+}
+
+// Prepare synthesises req into the cache, unless it is there already; it
+// returns when done.
+func (c *SpeechCache) Prepare(ctx context.Context, req SpeechRequest) error {
+	return c.Stream(ctx, req, func(audio.Frame) error { return nil })
+}
+
+func (c *SpeechCache) maxText() int {
+	if c.MaxText > 0 {
+		return c.MaxText
+	}
+	return 200
+}
+
+// trim drops the least recent entries past Size; c.mu is held.
+func (c *SpeechCache) trim() {
+	size := c.Size
+	if size <= 0 {
+		size = 256
+	}
+	for c.order.Len() > size {
+		old := c.order.Remove(c.order.Back()).(*cacheEntry)
+		delete(c.byKey, old.key)
+	}
 }

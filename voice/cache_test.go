@@ -1,57 +1,116 @@
-package voice_test
+package voice
 
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/agentphone/agentphone/audio"
-	"github.com/agentphone/agentphone/voice"
 )
 
-type countingSpeaker struct{ calls map[string]int }
-
-func (s *countingSpeaker) Synthesize(_ context.Context, text, _ string, _ float64, _ string) (audio.Frame, error) {
-	s.calls[text]++
-	if text == "fail" {
-		return audio.Frame{}, errors.New("no voice")
-	}
-	return audio.Frame{Samples: make([]int16, len(text)), Rate: 8000}, nil
+// countingSynth emits two chunks per text and counts its runs; with gate
+// set, each run waits for it before the second chunk.
+type countingSynth struct {
+	runs    atomic.Int32
+	gate    chan struct{}
+	started chan struct{} // closed by the first run, when set
+	once    sync.Once
+	fail    bool
 }
 
-// TestCachedSpeaker: a text said again is not synthesised again, another
-// voice or speed is another utterance, errors are not cached, and the
-// least recently said utterance goes first when the cache is full.
-func TestCachedSpeaker(t *testing.T) {
-	inner := &countingSpeaker{calls: map[string]int{}}
-	c := &voice.CachedSpeaker{Speaker: inner, Size: 2}
-	ctx := context.Background()
-	say := func(text, v string, speed float64) {
-		t.Helper()
-		f, err := c.Synthesize(ctx, text, v, speed, "en-US")
-		if err != nil || len(f.Samples) != len(text) {
-			t.Fatalf("%q: %v, %d samples", text, err, len(f.Samples))
+func (s *countingSynth) Stream(ctx context.Context, req SpeechRequest, emit func(audio.Frame) error) error {
+	s.runs.Add(1)
+	if s.started != nil {
+		s.once.Do(func() { close(s.started) })
+	}
+	if s.fail {
+		return errors.New("provider down")
+	}
+	if err := emit(audio.Frame{Samples: []int16{1, 2}, Rate: 8000}); err != nil {
+		return err
+	}
+	if s.gate != nil {
+		<-s.gate
+	}
+	return emit(audio.Frame{Samples: []int16{3}, Rate: 8000})
+}
+
+func collect(t *testing.T, c *SpeechCache, text string) []int16 {
+	t.Helper()
+	var got []int16
+	err := c.Stream(context.Background(), SpeechRequest{Text: text, Voice: "v", Rate: 8000}, func(f audio.Frame) error {
+		got = append(got, f.Samples...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestSpeechCache(t *testing.T) {
+	t.Parallel()
+	s := &countingSynth{}
+	c := &SpeechCache{Synth: s, Size: 2, MaxText: 10}
+	for range 3 {
+		if got := collect(t, c, "hello"); len(got) != 3 || got[2] != 3 {
+			t.Fatalf("speech %v", got)
 		}
 	}
-	say("hello", "a", 1)
-	say("hello", "a", 1)
-	say("hello", "b", 1)   // another voice
-	say("hello", "a", 1)   // said again: now the most recent
-	say("hello", "a", 1.5) // another speed: evicts hello/b (least recent)
-	say("hello", "a", 1)   // still cached
-	if inner.calls["hello"] != 3 {
-		t.Fatalf("synthesised %d times, want 3", inner.calls["hello"])
+	if n := s.runs.Load(); n != 1 {
+		t.Fatalf("synthesised %d times, want 1", n)
 	}
-	say("hello", "b", 1) // was evicted
-	if inner.calls["hello"] != 4 {
-		t.Fatalf("synthesised %d times after an eviction, want 4", inner.calls["hello"])
+	collect(t, c, "a long answer past MaxText")
+	collect(t, c, "a long answer past MaxText")
+	if n := s.runs.Load(); n != 3 {
+		t.Fatalf("long texts: %d runs, want 3 (not cached)", n)
 	}
+	collect(t, c, "two")
+	collect(t, c, "three") // evicts "hello"
+	collect(t, c, "hello")
+	if n := s.runs.Load(); n != 6 {
+		t.Fatalf("after eviction: %d runs, want 6", n)
+	}
+}
+
+// TestSpeechCacheWaitsForInFlight: a second request for a text being
+// synthesised waits for it instead of synthesising it again (Prepare
+// during ringing, then the greeting at the answer).
+func TestSpeechCacheWaitsForInFlight(t *testing.T) {
+	t.Parallel()
+	s := &countingSynth{gate: make(chan struct{}), started: make(chan struct{})}
+	c := &SpeechCache{Synth: s}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := c.Prepare(context.Background(), SpeechRequest{Text: "hi", Voice: "v", Rate: 8000}); err != nil {
+			t.Error(err)
+		}
+	})
+	<-s.started
+	got := make(chan []int16)
+	go func() { got <- collect(t, c, "hi") }()
+	close(s.gate)
+	if g := <-got; len(g) != 3 {
+		t.Fatalf("speech %v", g)
+	}
+	wg.Wait()
+	if n := s.runs.Load(); n != 1 {
+		t.Fatalf("synthesised %d times, want 1", n)
+	}
+}
+
+func TestSpeechCacheFailureNotKept(t *testing.T) {
+	t.Parallel()
+	s := &countingSynth{fail: true}
+	c := &SpeechCache{Synth: s}
 	for range 2 {
-		if _, err := c.Synthesize(ctx, "fail", "a", 1, ""); err == nil {
+		if err := c.Prepare(context.Background(), SpeechRequest{Text: "hi"}); err == nil {
 			t.Fatal("no error")
 		}
 	}
-	if inner.calls["fail"] != 2 {
-		t.Fatalf("a failure was cached")
+	if n := s.runs.Load(); n != 2 {
+		t.Fatalf("%d runs, want 2: a failure is not cached", n)
 	}
 }

@@ -130,8 +130,8 @@ func TestCallSay(t *testing.T) {
 	}
 }
 
-// TestCallSay_Serve: `agentphone serve` runs no conversation engine yet,
-// and `call say` reports the server's 501.
+// TestCallSay_Serve: `agentphone serve` runs the conversation engine:
+// `call say` reaches it, and reports the server's 404 for an unknown call.
 func TestCallSay_Serve(t *testing.T) {
 	t.Parallel()
 	cfg := newTestConfig(t)
@@ -142,7 +142,7 @@ func TestCallSay_Serve(t *testing.T) {
 		}
 	}()
 	_, _, err := run(t, map[string]string{"AGENTPHONE_URL": baseURL, "AGENTPHONE_KEY": key}, "call", "say", "call_nope", "hi")
-	if want := "call say: 501 Not Implemented: This server runs no conversation engine"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "call say: 404 Not Found: Call not found"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("call say against serve: %v, want %q", err, want)
 	}
 }

@@ -50,6 +50,20 @@ type Config struct {
 	MaxCallDuration      time.Duration // longest call
 	MaxConcurrentCalls   int           // calls at once per (sub-)account; 0 = no limit
 	RecordCalls          bool          // record calls of accounts without their own setting
+	DeepgramAPIKey       string        // Deepgram: live speech recognition and Aura voices
+	DeepgramBaseURL      string        // Deepgram's API base URL ("" = Deepgram's)
+	OpenAIAPIKey         string        // OpenAI: transcription and speech
+	OpenAIBaseURL        string        // OpenAI's API base URL, with its /v1 ("" = OpenAI's)
+	ElevenLabsAPIKey     string        // ElevenLabs voices
+	ElevenLabsBaseURL    string        // ElevenLabs' API base URL ("" = ElevenLabs')
+	ElevenLabsModel      string        // ElevenLabs model ("" = eleven_flash_v2_5)
+	STTProvider          string        // deepgram, openai or none; "" = the first configured
+	TTSProvider          string        // espeak, elevenlabs, deepgram or openai: new agents' default voice
+	STTBaseURL           string        // an OpenAI-compatible transcription server (whisper.cpp, faster-whisper)
+	TTSBaseURL           string        // an OpenAI-compatible speech server
+	STTModel             string        // recognition model of sttMode fast (and accurate unless set)
+	STTModelAccurate     string        // recognition model of sttMode accurate
+	TTSModel             string        // OpenAI-compatible speech model
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -71,6 +85,9 @@ func settings(c *Config) []setting {
 
 // serveSettings are the settings only serve uses.
 func serveSettings(c *Config) []setting {
+	str := func(p *string, def string) func(*pflag.FlagSet, string, string) {
+		return func(fs *pflag.FlagSet, name, usage string) { fs.StringVar(p, name, def, usage) }
+	}
 	return []setting{
 		{"addr", "AGENTPHONE_ADDR", "HTTP listen address", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.Addr, n, "127.0.0.1:8080", u) }},
 		{"api-key", "AGENTPHONE_API_KEY", "register this exact API key (at least 16 characters) for the default account", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.APIKey, n, "", u) }},
@@ -109,6 +126,20 @@ func serveSettings(c *Config) []setting {
 		{"max-call-duration", "AGENTPHONE_MAX_CALL_DURATION", "longest call; it is hung up then (end reason max-duration)", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.MaxCallDuration, n, time.Hour, u) }},
 		{"record-calls", "AGENTPHONE_RECORD_CALLS", "record calls (two-channel WAV in --recordings-dir) for accounts that have not chosen (PATCH /agentphone/v1/settings)", func(fs *pflag.FlagSet, n, u string) { fs.BoolVar(&c.RecordCalls, n, true, u) }},
 		{"max-concurrent-calls", "AGENTPHONE_MAX_CONCURRENT_CALLS", "calls at once per (sub-)account (inbound past it get 486 Busy Here, outbound 409); 0 = no limit", func(fs *pflag.FlagSet, n, u string) { fs.IntVar(&c.MaxConcurrentCalls, n, 0, u) }},
+		{"deepgram-api-key", "DEEPGRAM_API_KEY", "Deepgram API key: live speech recognition, and Aura voices", str(&c.DeepgramAPIKey, "")},
+		{"deepgram-base-url", "AGENTPHONE_DEEPGRAM_BASE_URL", "Deepgram API base URL (for a proxy or a test double)", str(&c.DeepgramBaseURL, "")},
+		{"openai-api-key", "OPENAI_API_KEY", "OpenAI API key: transcription and voices", str(&c.OpenAIAPIKey, "")},
+		{"openai-base-url", "OPENAI_BASE_URL", "OpenAI API base URL, with its /v1", str(&c.OpenAIBaseURL, "")},
+		{"elevenlabs-api-key", "ELEVENLABS_API_KEY", "ElevenLabs API key: its voices", str(&c.ElevenLabsAPIKey, "")},
+		{"elevenlabs-base-url", "AGENTPHONE_ELEVENLABS_BASE_URL", "ElevenLabs API base URL (for a proxy or a test double)", str(&c.ElevenLabsBaseURL, "")},
+		{"elevenlabs-model", "AGENTPHONE_ELEVENLABS_MODEL", "ElevenLabs model (default eleven_flash_v2_5)", str(&c.ElevenLabsModel, "")},
+		{"stt-provider", "AGENTPHONE_STT_PROVIDER", "speech recognition: deepgram, openai or none (default: the first configured of deepgram, openai)", str(&c.STTProvider, "")},
+		{"tts-provider", "AGENTPHONE_TTS_PROVIDER", "whose first voice new agents get: espeak, elevenlabs, deepgram or openai (default: the first configured of elevenlabs, deepgram, openai, espeak)", str(&c.TTSProvider, "")},
+		{"stt-base-url", "AGENTPHONE_STT_BASE_URL", "an OpenAI-compatible transcription server for speech recognition alone (whisper.cpp, faster-whisper), e.g. http://127.0.0.1:8000/v1", str(&c.STTBaseURL, "")},
+		{"tts-base-url", "AGENTPHONE_TTS_BASE_URL", "an OpenAI-compatible speech server for the openai-* voices alone", str(&c.TTSBaseURL, "")},
+		{"stt-model", "AGENTPHONE_STT_MODEL", "speech recognition model of agents in sttMode fast (and accurate unless --stt-model-accurate); default the provider's", str(&c.STTModel, "")},
+		{"stt-model-accurate", "AGENTPHONE_STT_MODEL_ACCURATE", "speech recognition model of agents in sttMode accurate", str(&c.STTModelAccurate, "")},
+		{"tts-model", "AGENTPHONE_TTS_MODEL", "speech model of the openai-* voices (default gpt-4o-mini-tts)", str(&c.TTSModel, "")},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }

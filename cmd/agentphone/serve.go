@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentphone/agentphone"
-	"github.com/agentphone/agentphone/espeak"
 	"github.com/agentphone/agentphone/httpapi"
 	"github.com/agentphone/agentphone/webhook"
 )
@@ -126,7 +125,12 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	voices := espeak.Catalog{}
+	sp, err := newSpeech(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	voices := sp.voices
 	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
 	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, SendRetry: sendRetry, Logger: logger}
 	carriers, err := newCarriers(cfg, baseURL, store, messages, logger)
@@ -150,7 +154,8 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		logger.Error("ending the calls a previous run left under way failed", "err", err)
 	}
 	// The SIP edge answers and places calls; it is calls' Controller.
-	sipSrv, err := startSIP(bgCtx, cfg, calls, reg, logger)
+	conversation := newConversation(cfg, sp, calls, webhooks, poster.Sender, reg, logger)
+	sipSrv, err := startSIP(bgCtx, cfg, calls, conversation, reg, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -191,6 +196,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		// "": recordingUrl takes the host each request came to.
 		PublicURL:     cfg.PublicURL,
 		RecordingsDir: cfg.RecordingsDir,
+		CallSayer:     conversation,
 	})
 	srv := &http.Server{
 		Handler:           api,

@@ -11,14 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentphone/agentphone"
-	"github.com/agentphone/agentphone/espeak"
 	"github.com/agentphone/agentphone/sip"
 	"github.com/agentphone/agentphone/voice"
+	"github.com/agentphone/agentphone/webhook"
 )
 
 // startSIP starts the SIP edge cfg configures and makes it the calls'
 // controller; it returns nil when SIP is disabled (--sip-addr "").
-func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, reg prometheus.Registerer, logger *slog.Logger) (*sip.Server, error) {
+func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, runner voice.Runner, reg prometheus.Registerer, logger *slog.Logger) (*sip.Server, error) {
 	if cfg.SIPAddr == "" {
 		logger.Info("SIP disabled (--sip-addr is empty): no phone calls")
 		return nil, nil
@@ -42,12 +42,6 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 		}
 		sc.Trunks = trunks
 	}
-	tts := &espeak.Synthesizer{}
-	if err := tts.Available(ctx); err != nil {
-		logger.Warn("espeak-ng is not installed: calls are answered but the agent cannot speak; run scripts/setup (or apt-get install espeak-ng)", "err", err)
-	}
-	// Greetings are the same on every call of an agent: keep their speech.
-	runner := &voice.Greeter{Speaker: &voice.CachedSpeaker{Speaker: tts}, MaxDuration: cfg.MaxCallDuration}
 	interval := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "agentphone_rtp_send_interval_seconds",
 		Help: "Time between consecutive RTP packets a call sends (20 ms is on time).",
@@ -97,4 +91,22 @@ func registerSIPMetrics(reg prometheus.Registerer, st *sip.Stats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentphone_rtp_dropped_total", Help: "Datagrams on calls' media ports that were not their audio (garbage, unknown payload types)."},
 			func() float64 { return float64(st.RTPDropped.Load()) }),
 	)
+}
+
+// newConversation is the conversation engine of calls, with its latency
+// histograms on /metrics.
+func newConversation(cfg *Config, sp *speech, calls *agentphone.CallService, webhooks *agentphone.WebhookService,
+	sender *webhook.Sender, reg prometheus.Registerer, logger *slog.Logger) *voice.Conversation {
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "agentphone_voice_turn_latency_seconds",
+		Help:    "Stages of an agent turn: transcript (caller's end of speech → final transcript), decision (→ end of turn), first_byte (→ webhook's first byte), first_audio (→ first synthesised audio), first_packet (→ first audio packet sent), engine (end of turn → first packet), total (end of speech → first packet).",
+		Buckets: []float64{0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10},
+	}, []string{"stage"})
+	reg.MustRegister(latency)
+	return &voice.Conversation{
+		Speech: sp.speak, Listen: sp.listen, ListenFile: sp.listenFile,
+		Respond:     &voice.WebhookResponder{Webhooks: webhooks, Calls: calls, Sender: sender, Log: logger},
+		MaxDuration: cfg.MaxCallDuration,
+		Observe:     func(stage string, d time.Duration) { latency.WithLabelValues(stage).Observe(d.Seconds()) },
+	}
 }
