@@ -95,6 +95,9 @@ type (
 	transcriptEvent struct {
 		t  Transcript
 		at time.Time
+		// began is when the utterance's voice began (per-utterance
+		// recognition; zero for a stream's results).
+		began time.Time
 	}
 	sttFailed  struct{ err error }
 	inputEnded struct{ err error }
@@ -164,7 +167,8 @@ type conv struct {
 	seq          int
 	answer       *answer // the turn being answered or spoken; nil when none
 	quietAt      time.Time
-	transferring bool // a transfer is being placed: the caller waits
+	transferring bool      // a transfer is being placed: the caller waits
+	bargedAt     time.Time // the caller's last barge-in
 }
 
 // answer is the agent's answer to one caller turn (or the greeting): the
@@ -319,6 +323,14 @@ func (cv *conv) handle(ev any) string {
 	case frameEvent:
 		return cv.frame(ev.voiced, ev.at)
 	case transcriptEvent:
+		if !ev.began.IsZero() && ev.began.Before(cv.quietAt) && !cv.bargedAt.After(ev.began) {
+			// Words that began over the agent and did not interrupt it,
+			// recognised after it finished ("okay" at its last words).
+			if ev.t.Final && cv.pendingFiles > 0 {
+				cv.pendingFiles--
+			}
+			return ""
+		}
 		cv.transcript(ev.t, ev.at)
 		return cv.check(cv.now())
 	case utteranceCut:
@@ -833,6 +845,7 @@ func (cv *conv) sendDigits(digits string) {
 
 // bargeIn: the caller spoke over the agent long enough to interrupt.
 func (cv *conv) bargeIn(a *answer, at time.Time) {
+	cv.bargedAt = at
 	dropped := cv.po.flush()
 	cv.addEvent("barge_in", map[string]any{"droppedMs": dropped * 20})
 	cv.finishAnswer(true)

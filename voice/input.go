@@ -26,6 +26,7 @@ type input struct {
 	utter    []int16
 	preroll  [][]int16 // the last frames before speech, so its onset is kept
 	voicedMs int
+	began    time.Time // when the utterance's voice began
 }
 
 // Utterance cutting for per-file recognition.
@@ -126,6 +127,7 @@ func (in *input) cut(ctx context.Context, f audio.Frame, voiced bool) {
 		}
 		in.preroll = in.preroll[:0]
 		in.voicedMs = 0
+		in.began = in.cv.now()
 	}
 	in.utter = append(in.utter, f.Samples...)
 	if voiced {
@@ -141,17 +143,18 @@ func (in *input) cut(ctx context.Context, f audio.Frame, voiced bool) {
 		return
 	}
 	in.cv.emit(utteranceCut{})
+	began := in.began
 	in.cv.goRun(func() {
 		t, err := in.file.TranscribeFile(ctx, speech, in.opts)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 				in.cv.emit(sttFailed{fmt.Errorf("transcribing an utterance: %w", err)})
 			}
-			in.cv.emit(transcriptEvent{t: Transcript{Final: true}, at: in.cv.now()})
+			in.cv.emit(transcriptEvent{t: Transcript{Final: true}, at: in.cv.now(), began: began})
 			return
 		}
 		t.Final = true
-		in.cv.emit(transcriptEvent{t: t, at: in.cv.now()})
+		in.cv.emit(transcriptEvent{t: t, at: in.cv.now(), began: began})
 	})
 }
 
