@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentphone/agentphone"
@@ -91,6 +92,10 @@ type (
 	frameEvent struct {
 		voiced bool
 		at     time.Time
+		// lastVoiced is the caller's last voiced frame so far: frames are
+		// reported one by one only while the loop asks for them (perFrame),
+		// else only when the voice starts or stops.
+		lastVoiced time.Time
 	}
 	transcriptEvent struct {
 		t  Transcript
@@ -140,8 +145,13 @@ type conv struct {
 	done chan struct{}
 
 	events chan any
-	po     *playout
-	wg     sync.WaitGroup
+	// perFrame asks the input for every frame (the agent is answering:
+	// barge-in; a caller turn with backchannels); otherwise it reports
+	// only where the caller's voice starts and stops.
+	perFrame atomic.Bool
+	records  chan func(context.Context) // stores, in order (record)
+	po       *playout
+	wg       sync.WaitGroup
 
 	// The caller.
 	callerVoiced bool
@@ -196,6 +206,7 @@ func newConv(c *Conversation, s *Session) *conv {
 	cv := &conv{
 		c: c, s: s, log: s.Log, now: now, done: make(chan struct{}),
 		events:   make(chan any, 256),
+		records:  make(chan func(context.Context), 256),
 		keys:     NewKeyCollector(),
 		endpoint: &Endpointer{Mode: s.Agent.STTMode, Language: s.Agent.Language},
 		hasSTT:   c.Listen != nil || c.ListenFile != nil,
@@ -205,7 +216,7 @@ func newConv(c *Conversation, s *Session) *conv {
 	}
 	cv.wait = cv.endpoint.Wait("")
 	cv.barge = NewBargeIn(s.Agent.InterruptionSensitivity)
-	if s.Agent.EnableBackchannel {
+	if s.Agent.EnableBackchannel && cv.hasSTT { // without words a turn never ends: nothing to acknowledge
 		cv.backchannel = NewBackchanneler(s.Agent.Language)
 	}
 	return cv
@@ -219,17 +230,31 @@ func (cv *conv) emit(ev any) {
 	}
 }
 
-// record stores a turn or an event without holding up the call.
+// addEvent stores an event of the call, in order, without holding up the
+// call's loop (a database write takes milliseconds).
 func (cv *conv) addEvent(typ string, data any) {
-	if err := cv.s.Calls.AddEvent(context.WithoutCancel(cv.ctx), cv.s.Call.ID, typ, data); err != nil {
-		cv.log.Error("recording a call event failed", "type", typ, "err", err)
+	cv.records <- func(ctx context.Context) {
+		if err := cv.s.Calls.AddEvent(ctx, cv.s.Call.ID, typ, data); err != nil {
+			cv.log.Error("recording a call event failed", "type", typ, "err", err)
+		}
 	}
 }
 
+// addTurn stores a turn, in order, as addEvent does.
 func (cv *conv) addTurn(t *agentphone.Turn) {
 	cv.turns = append(cv.turns, t)
-	if err := cv.s.Calls.AddTurn(context.WithoutCancel(cv.ctx), t); err != nil {
-		cv.log.Error("recording a turn failed", "role", t.Role, "err", err)
+	cv.records <- func(ctx context.Context) {
+		if err := cv.s.Calls.AddTurn(ctx, t); err != nil {
+			cv.log.Error("recording a turn failed", "role", t.Role, "err", err)
+		}
+	}
+}
+
+// record runs the stores queued by addEvent and addTurn, until the queue
+// is closed (at the call's end, once the last turn is queued).
+func (cv *conv) record(ctx context.Context) {
+	for fn := range cv.records {
+		fn(ctx)
 	}
 }
 
@@ -238,6 +263,11 @@ func (cv *conv) run(parent context.Context) string {
 	defer cancel()
 	cv.ctx = ctx
 	s := cv.s
+	recorded := make(chan struct{})
+	go func() { // not in wg: it outlives the call's other goroutines
+		defer close(recorded)
+		cv.record(context.WithoutCancel(ctx))
+	}()
 	start := cv.now()
 	cv.lastVoiced, cv.quietAt = start, start
 
@@ -281,9 +311,14 @@ func (cv *conv) run(parent context.Context) string {
 		cancel()
 		cv.finishAnswer(true)
 		cv.wg.Wait()
+		close(cv.records)
+		<-recorded // the call's end reads its turns
 	}()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	// The rules that depend on time run at each event, and at the next
+	// moment one of them is due (a single timer, re-armed after each).
+	due := time.NewTimer(time.Hour)
+	defer due.Stop()
+	cv.perFrame.Store(cv.answer != nil)
 	for {
 		var reason string
 		select {
@@ -299,13 +334,51 @@ func (cv *conv) run(parent context.Context) string {
 			cv.key(k)
 		case ev := <-cv.events:
 			reason = cv.handle(ev)
-		case <-tick.C:
+		case <-due.C:
 			reason = cv.check(cv.now())
 		}
 		if reason != "" {
 			return reason
 		}
+		now := cv.now()
+		if next, ok := cv.nextDue(now); ok {
+			due.Reset(max(next.Sub(now), time.Millisecond))
+		} else {
+			due.Stop()
+		}
+		cv.perFrame.Store(cv.answer != nil || cv.backchannel != nil && !cv.turnStart.IsZero())
 	}
+}
+
+// nextDue is when check next has something to decide: the keys' time-out,
+// the end of the caller's turn, the silence time-out.
+func (cv *conv) nextDue(now time.Time) (time.Time, bool) {
+	var next time.Time
+	earliest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if t, ok := cv.keys.Next(); ok {
+		earliest(t)
+	}
+	if cv.transferring || cv.answer != nil || cv.callerVoiced {
+		return next, !next.IsZero()
+	}
+	if len(cv.heard) > 0 || cv.partial != "" {
+		earliest(cv.lastVoiced.Add(cv.wait))
+		if cv.partial != "" {
+			earliest(cv.partialAt.Add(maxPartialWait))
+		}
+	}
+	if max := time.Duration(cv.s.Agent.MaxSilenceMs) * time.Millisecond; max > 0 {
+		since := cv.lastVoiced
+		if cv.quietAt.After(since) {
+			since = cv.quietAt
+		}
+		earliest(since.Add(max))
+	}
+	return next, !next.IsZero()
 }
 
 // goRun runs fn on a goroutine the call waits for at its end.
@@ -321,6 +394,9 @@ func (cv *conv) goRun(fn func()) {
 func (cv *conv) handle(ev any) string {
 	switch ev := ev.(type) {
 	case frameEvent:
+		if ev.lastVoiced.After(cv.lastVoiced) {
+			cv.lastVoiced = ev.lastVoiced
+		}
 		return cv.frame(ev.voiced, ev.at)
 	case transcriptEvent:
 		if !ev.began.IsZero() && ev.began.Before(cv.quietAt) && !cv.bargedAt.After(ev.began) {
@@ -391,11 +467,8 @@ func (cv *conv) handle(ev any) string {
 
 // frame follows the caller's voice, one 20 ms frame at a time.
 func (cv *conv) frame(voiced bool, at time.Time) string {
-	if voiced {
-		if cv.answer == nil && cv.turnStart.IsZero() {
-			cv.turnStart = at
-		}
-		cv.lastVoiced = at
+	if voiced && cv.answer == nil && cv.turnStart.IsZero() {
+		cv.turnStart = at
 	}
 	cv.callerVoiced = voiced
 	if a := cv.answer; a != nil && cv.barge.Push(voiced, audio.FrameDuration) {
@@ -521,18 +594,18 @@ func (cv *conv) endTurn(now time.Time) {
 	}
 	cv.resetCaller()
 	history := cv.history()
-	cv.addTurn(turn)
 
 	a := cv.newAnswer()
 	a.endOfSpeech, a.transcript, a.decision = end, finalAt, now
 	if cv.c.Respond == nil {
 		cv.closeTexts(a)
 		a.final = true
-		return
+	} else {
+		req := TurnRequest{Call: cv.s.Call, Agent: cv.s.Agent, Number: cv.s.Number, Transcript: text, Confidence: conf,
+			DTMF: digits, History: history, At: now}
+		cv.goRun(func() { cv.respond(a.ctx, a, req) })
 	}
-	req := TurnRequest{Call: cv.s.Call, Agent: cv.s.Agent, Number: cv.s.Number, Transcript: text, Confidence: conf,
-		DTMF: digits, History: history, At: now}
-	cv.goRun(func() { cv.respond(a.ctx, a, req) })
+	cv.addTurn(turn)
 }
 
 // history is the call's turns so far, as the responder sees them.
@@ -847,7 +920,7 @@ func (cv *conv) sendDigits(digits string) {
 func (cv *conv) bargeIn(a *answer, at time.Time) {
 	cv.bargedAt = at
 	dropped := cv.po.flush()
-	cv.addEvent("barge_in", map[string]any{"droppedMs": dropped * 20})
+	cv.addEvent("barge_in", map[string]any{"droppedMs": dropped * 20, "at": at})
 	cv.finishAnswer(true)
 	if cv.turnStart.IsZero() {
 		cv.turnStart = at

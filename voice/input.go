@@ -81,6 +81,8 @@ func (in *input) run(ctx context.Context) {
 		}
 	}()
 	sendFailed := false
+	var prev bool            // the last frame was voiced
+	var lastVoiced time.Time // the caller's last voiced frame
 	for {
 		f, err := in.cv.s.Caller.ReadFrame(ctx)
 		if err != nil {
@@ -106,7 +108,14 @@ func (in *input) run(ctx context.Context) {
 		if in.file != nil {
 			in.cut(ctx, f, speaking)
 		}
-		in.cv.emit(frameEvent{voiced: voiced, at: in.cv.now()})
+		now := in.cv.now()
+		if voiced {
+			lastVoiced = now
+		}
+		if voiced != prev || in.cv.perFrame.Load() {
+			in.cv.emit(frameEvent{voiced: voiced, at: now, lastVoiced: lastVoiced})
+		}
+		prev = voiced
 	}
 }
 
