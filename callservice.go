@@ -150,6 +150,14 @@ func (s *CallService) AddTurn(ctx context.Context, t *Turn) error {
 	if t.StartedAt.IsZero() {
 		t.StartedAt = t.CreatedAt
 	}
+	// As the stores keep them (PostgreSQL to the microsecond): a live
+	// transcript tells a turn it replayed from its live update by
+	// comparing them.
+	t.StartedAt = t.StartedAt.UTC().Truncate(time.Microsecond)
+	if t.EndedAt != nil {
+		e := t.EndedAt.UTC().Truncate(time.Microsecond)
+		t.EndedAt = &e
+	}
 	if err := s.Store.AddTurn(ctx, t, Preview(t.Text, nil)); err != nil {
 		return err
 	}

@@ -243,8 +243,9 @@ func (cv *conv) addEvent(typ string, data any) {
 // addTurn stores a turn, in order, as addEvent does.
 func (cv *conv) addTurn(t *agentphone.Turn) {
 	cv.turns = append(cv.turns, t)
+	cp := *t // the store fills in its id and times; the loop keeps reading t
 	cv.records <- func(ctx context.Context) {
-		if err := cv.s.Calls.AddTurn(ctx, t); err != nil {
+		if err := cv.s.Calls.AddTurn(ctx, &cp); err != nil {
 			cv.log.Error("recording a turn failed", "role", t.Role, "err", err)
 		}
 	}
