@@ -20,6 +20,8 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/espeak"
+	"github.com/agentphone/agentphone/openai/openaitest"
 )
 
 // freeSIPPort returns a loopback port free for both UDP and TCP.
@@ -42,17 +44,24 @@ func freeSIPPort(t *testing.T) int {
 	return 0
 }
 
-// TestCall runs the real binary with SIP on and calls one of its numbers
-// from a diago user agent: the greeting is heard, the live transcript
-// stream replays it and ends with the call, the caller's hang-up ends the
-// call, agent.call_ended arrives signed with the transcript, and the
-// public recording is a two-channel WAV.
+// TestCall runs the real binary with SIP on, speech recognition through a
+// server of OpenAI's transcription API (openaitest: the words are
+// scripted, the audio and its detection are real) and calls one of its
+// numbers from a diago user agent: the greeting is heard; what the caller
+// then says, and a line given with the sandbox's say, reach the webhook
+// as voice agent.message turns; the live transcript stream replays the
+// turns and ends with the call; the caller's hang-up ends the call;
+// agent.call_ended arrives signed with the transcript; the public
+// recording is a two-channel WAV.
 func TestCall(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, databaseURL string) {
 		ctx := t.Context()
 		sipPort := freeSIPPort(t)
+		stt := openaitest.NewServer()
+		defer stt.Close()
+		stt.Script("I need help with my order")
 		srv := startServer(t, databaseURL, "--sip-addr", "127.0.0.1:"+strconv.Itoa(sipPort),
-			"--recordings-dir", t.TempDir())
+			"--recordings-dir", t.TempDir(), "--stt-base-url", stt.BaseURL())
 		call := func(method, path, body string, want int) map[string]any {
 			t.Helper()
 			var code int
@@ -133,6 +142,41 @@ func TestCall(t *testing.T) {
 			t.Fatalf("heard %s of greeting", loud)
 		}
 
+		// The caller speaks; the turn reaches the webhook.
+		speech, err := (&espeak.Synthesizer{}).Synthesize(ctx, "I need help with my order", "espeak-brian", 1, "en-US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := audio.NewResampler(speech.Rate, codec.SampleRate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm := append(rs.Resample(speech.Samples), make([]int16, codec.SampleRate())...) // then 1 s of silence
+		aw, err := med.AudioWriter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := codec.SampleRate() / 50
+		for i := 0; i+n <= len(pcm); i += n {
+			if _, err := aw.Write(codec.Encode(pcm[i:i+n], nil)); err != nil { // paced by diago: 20 ms each
+				t.Fatal(err)
+			}
+		}
+		voiceTurn := func(want string) {
+			t.Helper()
+			env := rc.next(t, 15*time.Second)
+			data, _ := env["data"].(map[string]any)
+			if env["event"] != "agent.message" || env["channel"] != "voice" || data["callId"] != id || data["transcript"] != want {
+				t.Fatalf("voice turn %v, want the transcript %q", env, want)
+			}
+		}
+		voiceTurn("I need help with my order")
+		// A line given as text, as if the caller said it.
+		if code, out := srv.post(t, "/sandbox/v1/calls/"+id+"/say", srv.Key, `{"text": "And my refund?"}`); code != 202 {
+			t.Fatalf("say: %d %s", code, out)
+		}
+		voiceTurn("And my refund?")
+
 		// The live transcript: the greeting replayed, then ended after the hang-up.
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/calls/"+id+"/transcript/stream", nil)
 		req.Header.Set("Authorization", "Bearer "+srv.Key)
@@ -169,8 +213,10 @@ func TestCall(t *testing.T) {
 			}
 			return [2]string{}
 		}
-		if e := next(); e[0] != "turn" || !strings.Contains(e[1], greeting) {
-			t.Fatalf("first event %v, want the greeting's turn", e)
+		for _, want := range []string{greeting, "I need help with my order", "And my refund?"} {
+			if e := next(); e[0] != "turn" || !strings.Contains(e[1], want) {
+				t.Fatalf("event %v, want the turn %q", e, want)
+			}
 		}
 		if err := dialog.Hangup(ctx); err != nil {
 			t.Fatal(err)
@@ -188,7 +234,8 @@ func TestCall(t *testing.T) {
 		transcript, _ := data["transcript"].([]any)
 		if env["event"] != "agent.call_ended" || env["channel"] != "voice" || data["callId"] != id ||
 			data["direction"] != "inbound" || data["status"] != "completed" || data["disconnectionReason"] != "caller-hangup" ||
-			len(transcript) != 1 || transcript[0].(map[string]any)["content"] != greeting {
+			len(transcript) != 3 || transcript[0].(map[string]any)["content"] != greeting ||
+			transcript[1].(map[string]any)["content"] != "I need help with my order" {
 			t.Fatalf("agent.call_ended envelope %v", env)
 		}
 

@@ -374,11 +374,18 @@ func TestConversationTurn(t *testing.T) {
 			ndjson(w, `{"text": "Your order shipped yesterday."}`)
 		}, "I need help with my order")
 		_, med := c.call(t)
+		start := time.Now() // the phone has the 200 OK
 		h := newHandset(t, med)
 		call := c.waitStatus(c.only().ID, agentphone.CallInProgress)
-		start := time.Now()
 		h.hearsSpeech(start, 500*time.Millisecond, 10*time.Second) // the greeting
 		greetingEnd := h.quietAfterSpeech(start, 400*time.Millisecond, 10*time.Second)
+		var greetingAt time.Time
+		for _, f := range h.frames(start) {
+			if f.level > loud {
+				greetingAt = f.at
+				break
+			}
+		}
 
 		said := h.speak(utterance(t, "I need help with my order"))
 		turn := c.nextTurn(t)
@@ -394,8 +401,8 @@ func TestConversationTurn(t *testing.T) {
 		interimEnd := h.quietAfterSpeech(said, 300*time.Millisecond, 10*time.Second)
 		close(release)
 		h.hearsSpeech(interimEnd.Add(100*time.Millisecond), 600*time.Millisecond, 10*time.Second)
-		t.Logf("greeting ended %s after the answer; caller's end of speech → agent's interim line heard: %s",
-			greetingEnd.Sub(start), interimAt.Sub(said))
+		t.Logf("greeting heard %s after the answer, ended %s after it; caller's end of speech → 600 ms of the interim line heard: %s",
+			greetingAt.Sub(start), greetingEnd.Sub(start), interimAt.Sub(said))
 
 		if tr := c.stt.Transcriptions(); len(tr) != 1 {
 			t.Fatalf("%d utterances sent to speech-to-text, want 1", len(tr))
