@@ -16,6 +16,8 @@ import (
 
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/deepgram"
+	"github.com/agentphone/agentphone/deepgram/deepgramtest"
 	"github.com/agentphone/agentphone/espeak"
 	"github.com/agentphone/agentphone/openai"
 	"github.com/agentphone/agentphone/openai/openaitest"
@@ -614,5 +616,47 @@ func TestConversationBackchannelAndAmbience(t *testing.T) {
 				t.Fatalf("backchannel %v: heard the agent for %s during the caller's turn", on, during)
 			}
 		})
+	}
+}
+
+// TestConversationStreamingRecognition: with Deepgram's live stream (its
+// fake speaking the documented protocol), every frame of the caller goes
+// to the stream at the call's rate; the stream's final result, with its
+// confidence, makes the caller's turn; the stream is closed with the call.
+func TestConversationStreamingRecognition(t *testing.T) {
+	t.Parallel()
+	dg := deepgramtest.NewServer()
+	t.Cleanup(dg.Close)
+	dg.SetListen(deepgramtest.Listen{Utterances: []deepgramtest.Utterance{
+		{Text: "I would like to book a table", At: 2 * time.Second, Speech: time.Second, Confidence: 0.91},
+	}})
+	b := storetest.Backends(t)[0]
+	c := newConvRig(t, b, rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
+		ndjson(w, `{"text": "For how many?"}`)
+	})
+	c.conv.ListenFile = nil
+	c.conv.Listen = &deepgram.Transcriber{APIKey: dg.APIKey, BaseURL: dg.URL}
+	dialog, med := c.call(t)
+	newHandset(t, med)
+	call := c.waitStatus(c.only().ID, agentphone.CallInProgress)
+	turn := c.nextTurn(t)
+	if turn.Data.Transcript != "I would like to book a table" || turn.Data.Confidence != 0.91 {
+		t.Fatalf("turn %+v", turn)
+	}
+	sess, err := dg.WaitSession(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := dg.Requests()[0].Query; q.Get("sample_rate") != "8000" || q.Get("encoding") != "linear16" || q.Get("language") != "en-US" {
+		t.Fatalf("listen query %v", q)
+	}
+	if err := dialog.Hangup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c.waitEnd(call.ID)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := sess.Wait(ctx, func(s deepgramtest.SessionState) bool { return s.Ended }); err != nil {
+		t.Fatalf("the recognition stream did not end with the call: %+v", sess.State())
 	}
 }
