@@ -43,10 +43,9 @@ const loud = -32.0
 // scripted speech-to-text double and a webhook receiver.
 type convRig struct {
 	*rig
-	stt   *openaitest.Server
-	hook  *receiver
-	conv  *voice.Conversation
-	turns chan string // transcripts the webhook received
+	stt  *openaitest.Server
+	hook *receiver
+	conv *voice.Conversation
 }
 
 // receiver is the developer's webhook: answer decides the reply to each

@@ -43,8 +43,7 @@ type Conversation struct {
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 
-	live    sync.Map // call id → *conv, for Say
-	prepped sync.Map // call id → *prepared greeting
+	live sync.Map // call id → *conv, for Say
 }
 
 var _ Runner = (*Conversation)(nil)
@@ -189,7 +188,6 @@ type answer struct {
 	cancel context.CancelFunc
 	texts  *textQueue // to the synthesis goroutine; closed after the final reply
 	sp     *speech
-	turn   *agentphone.Turn // the agent turn, stored when its speech ends
 	said   []string
 	final  bool // the final reply arrived (or the answer failed)
 	closed bool // texts closed
