@@ -257,12 +257,14 @@ func gaps(ticks []bool) (underruns, answers int) {
 // AddTurn implements voice.Recorder.
 func (c *call) AddTurn(context.Context, *agentphone.Turn) error { return nil }
 
-// AddEvent implements voice.Recorder; it times barge-ins.
-func (c *call) AddEvent(_ context.Context, _, typ string, _ any) error {
-	if typ == "barge_in" {
-		c.mu.Lock()
-		c.barges = append(c.barges, time.Now())
-		c.mu.Unlock()
+// AddEvent implements voice.Recorder; it keeps the times of barge-ins.
+func (c *call) AddEvent(_ context.Context, _, typ string, data any) error {
+	if m, ok := data.(map[string]any); ok && typ == "barge_in" {
+		if at, ok := m["at"].(time.Time); ok {
+			c.mu.Lock()
+			c.barges = append(c.barges, at)
+			c.mu.Unlock()
+		}
 	}
 	return nil
 }
