@@ -410,6 +410,19 @@ func TestInboundCall(t *testing.T) {
 // answered call (±0.3 s), the agent's channel loud, the caller's silent.
 func checkRecording(t *testing.T, dir string, c *agentphone.Call) {
 	t.Helper()
+	w := openRecording(t, dir, c)
+	if lvl := audio.LevelDBFS(w.Channel(1)); lvl < -40 {
+		t.Fatalf("agent channel at %.1f dBFS: no greeting in it", lvl)
+	}
+	if lvl := audio.LevelDBFS(w.Channel(0)); lvl > -60 {
+		t.Fatalf("caller channel at %.1f dBFS, but the phone sent nothing", lvl)
+	}
+}
+
+// openRecording reads call c's recording and fails t unless it has two
+// channels and lasts as long as the answered call (±0.3 s).
+func openRecording(t *testing.T, dir string, c *agentphone.Call) *audio.WAV {
+	t.Helper()
 	if c.RecordingPath == nil {
 		t.Fatal("no recording")
 	}
@@ -426,12 +439,7 @@ func checkRecording(t *testing.T, dir string, c *agentphone.Call) {
 	if w.Channels != 2 || w.Duration() < answered-300*time.Millisecond || w.Duration() > answered+300*time.Millisecond {
 		t.Fatalf("recording: %d channels, %s; call answered for %s", w.Channels, w.Duration(), answered)
 	}
-	if lvl := audio.LevelDBFS(w.Channel(1)); lvl < -40 {
-		t.Fatalf("agent channel at %.1f dBFS: no greeting in it", lvl)
-	}
-	if lvl := audio.LevelDBFS(w.Channel(0)); lvl > -60 {
-		t.Fatalf("caller channel at %.1f dBFS, but the phone sent nothing", lvl)
-	}
+	return w
 }
 
 // TestInboundSilenceTimeout: a caller who says nothing after the greeting

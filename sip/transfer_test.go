@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -451,22 +449,7 @@ func sipGoroutines() []string {
 // right.
 func checkBridgedRecording(t *testing.T, dir string, c *agentphone.Call) {
 	t.Helper()
-	if c.RecordingPath == nil {
-		t.Fatal("no recording")
-	}
-	f, err := os.Open(filepath.Join(dir, *c.RecordingPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := audio.ReadWAV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answered := c.EndedAt.Sub(*c.AnsweredAt)
-	if w.Channels != 2 || w.Duration() < answered-300*time.Millisecond || w.Duration() > answered+300*time.Millisecond {
-		t.Fatalf("recording: %d channels, %s; call answered for %s", w.Channels, w.Duration(), answered)
-	}
+	w := openRecording(t, dir, c)
 	for ch, who := range []string{"caller", "target"} {
 		if lvl := audio.LevelDBFS(w.Channel(ch)); lvl < -40 {
 			t.Fatalf("%s channel at %.1f dBFS: its tone is not in it", who, lvl)
