@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -70,7 +71,7 @@ func newSpeech(ctx context.Context, cfg *Config, logger *slog.Logger) (*speech, 
 	openAISpeech := cfg.OpenAIAPIKey != "" || cfg.TTSBaseURL != ""
 	if openAISpeech {
 		o, err := openai.NewSpeaker(openai.Config{
-			APIKey: cfg.OpenAIAPIKey, BaseURL: cmpOr(cfg.TTSBaseURL, cfg.OpenAIBaseURL), SpeechModel: cfg.TTSModel,
+			APIKey: cfg.OpenAIAPIKey, BaseURL: cmp.Or(cfg.TTSBaseURL, cfg.OpenAIBaseURL), SpeechModel: cfg.TTSModel,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("OpenAI speech (--tts-base-url / OPENAI_BASE_URL): %w", err)
@@ -124,12 +125,12 @@ func newSpeech(ctx context.Context, cfg *Config, logger *slog.Logger) (*speech, 
 	switch name {
 	case providerDeepgram:
 		sp.listen = &deepgram.Transcriber{APIKey: cfg.DeepgramAPIKey, BaseURL: cfg.DeepgramBaseURL,
-			FastModel: cfg.STTModel, AccurateModel: cmpOr(cfg.STTModelAccurate, cfg.STTModel), Logger: logger}
+			FastModel: cfg.STTModel, AccurateModel: cmp.Or(cfg.STTModelAccurate, cfg.STTModel), Logger: logger}
 		sp.sttName = providerDeepgram
 	case providerOpenAI:
 		t, err := openai.NewTranscriber(openai.Config{
-			APIKey: cfg.OpenAIAPIKey, BaseURL: cmpOr(cfg.STTBaseURL, cfg.OpenAIBaseURL),
-			FastTranscriptionModel: cfg.STTModel, AccurateTranscriptionModel: cmpOr(cfg.STTModelAccurate, cfg.STTModel),
+			APIKey: cfg.OpenAIAPIKey, BaseURL: cmp.Or(cfg.STTBaseURL, cfg.OpenAIBaseURL),
+			FastTranscriptionModel: cfg.STTModel, AccurateTranscriptionModel: cmp.Or(cfg.STTModelAccurate, cfg.STTModel),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("OpenAI transcription (--stt-base-url / OPENAI_BASE_URL): %w", err)
@@ -146,13 +147,6 @@ func newSpeech(ctx context.Context, cfg *Config, logger *slog.Logger) (*speech, 
 		logger.Info("speech providers", "stt", sp.sttName, "tts_default", sp.ttsName)
 	}
 	return sp, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func keys[V any](m map[string]V) []string {
@@ -174,7 +168,7 @@ func (m mergedCatalog) Voices(ctx context.Context) ([]agentphone.Voice, error) {
 	for _, c := range m {
 		vs, err := c.Voices(ctx)
 		if err != nil {
-			firstErr = cmpErr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		out = append(out, vs...)
@@ -183,11 +177,4 @@ func (m mergedCatalog) Voices(ctx context.Context) ([]agentphone.Voice, error) {
 		return nil, firstErr
 	}
 	return out, nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
