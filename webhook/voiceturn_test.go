@@ -523,7 +523,9 @@ func TestTurn_SlowStreamNotCutByTimeout(t *testing.T) {
 	if err != io.EOF || len(replies) != 2 || replies[1].Text != "Found it." {
 		t.Fatalf("replies %+v, %v", replies, err)
 	}
-	if d := time.Since(rs.FirstByte); d < 8*timeout {
+	// The lines took 8 timeouts to come; the clocks of the two ends differ
+	// by the headers' way, so the check leaves room.
+	if d := time.Since(rs.FirstByte); d < 6*timeout {
 		t.Fatalf("the stream took %s after its headers; the test proves nothing", d)
 	}
 }
