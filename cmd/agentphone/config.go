@@ -64,6 +64,7 @@ type Config struct {
 	STTModel             string        // recognition model of sttMode fast (and accurate unless set)
 	STTModelAccurate     string        // recognition model of sttMode accurate
 	TTSModel             string        // OpenAI-compatible speech model
+	PprofAddr            string        // where Go's profiles and traces are served; "" = nowhere
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -140,6 +141,7 @@ func serveSettings(c *Config) []setting {
 		{"stt-model", "AGENTPHONE_STT_MODEL", "speech recognition model of agents in sttMode fast (and accurate unless --stt-model-accurate); default the provider's", str(&c.STTModel, "")},
 		{"stt-model-accurate", "AGENTPHONE_STT_MODEL_ACCURATE", "speech recognition model of agents in sttMode accurate", str(&c.STTModelAccurate, "")},
 		{"tts-model", "AGENTPHONE_TTS_MODEL", "speech model of the openai-* voices (default gpt-4o-mini-tts)", str(&c.TTSModel, "")},
+		{"pprof-addr", "AGENTPHONE_PPROF_ADDR", "serve Go's profiles and execution traces (/debug/pprof/) on this address, without authentication: keep it on loopback (\"\" = off)", str(&c.PprofAddr, "")},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}
 }

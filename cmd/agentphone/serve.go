@@ -205,6 +205,12 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	if cfg.PprofAddr != "" {
+		if err := startPprof(bgCtx, cfg.PprofAddr, logger); err != nil {
+			ln.Close()
+			return fmt.Errorf("--pprof-addr (AGENTPHONE_PPROF_ADDR): %w", err)
+		}
+	}
 	printBanner(io.Out, baseURL, key, cfg.SIPAddr)
 	logger.Info("agentphone started", "version", buildVersion(), "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL))
 
