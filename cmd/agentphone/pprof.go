@@ -12,8 +12,8 @@ import (
 
 // startPprof serves Go's profiles and execution traces (net/http/pprof)
 // on addr, apart from the API and without authentication: bind it to
-// loopback. It stops when ctx ends.
-func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
+// loopback. It stops when ctx ends; it returns the address it listens on.
+func startPprof(ctx context.Context, addr string, logger *slog.Logger) (net.Addr, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -22,7 +22,7 @@ func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -35,5 +35,5 @@ func startPprof(ctx context.Context, addr string, logger *slog.Logger) error {
 		_ = srv.Close()
 	}()
 	logger.Info("profiles and traces served", "addr", ln.Addr().String())
-	return nil
+	return ln.Addr(), nil
 }

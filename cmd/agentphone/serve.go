@@ -206,7 +206,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	}
 
 	if cfg.PprofAddr != "" {
-		if err := startPprof(bgCtx, cfg.PprofAddr, logger); err != nil {
+		if _, err := startPprof(bgCtx, cfg.PprofAddr, logger); err != nil {
 			ln.Close()
 			return fmt.Errorf("--pprof-addr (AGENTPHONE_PPROF_ADDR): %w", err)
 		}
