@@ -136,7 +136,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 		MaxConcurrentCalls: o.maxCalls, RecordCalls: true}
 	r := &rig{t: t, store: store, calls: calls, port: freePort(t), sc: agentphone.Scope{AccountID: acct.ID},
 		agent: a, number: n, dir: t.TempDir()}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
@@ -160,10 +160,32 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	return r
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter logs to t until t's cleanup: the SIP stack's goroutines may
+// still log a late request after the test (t.Log then is a data race).
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
+// newTestWriter returns a writer to t; create it before what logs to it,
+// so that its cleanup runs after theirs.
+func newTestWriter(t *testing.T) *testWriter {
+	w := &testWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(p))
+	}
 	return len(p), nil
 }
 
