@@ -175,19 +175,11 @@ type heardFrame struct {
 
 func newHandset(t *testing.T, med *diago.DialogMedia) *handset {
 	t.Helper()
-	var wprops, rprops diago.MediaProps
-	w, err := med.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
+	w, err := med.AudioWriter()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := med.AudioReader(diago.WithAudioReaderMediaProps(&rprops))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codec, err := audio.CodecForPayloadType(wprops.Codec.PayloadType)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rd, codec, rprops := ear(t, med) // the phone sends in the codec it receives
 	h := &handset{t: t, codec: codec, say: make(chan []int16, 4), said: make(chan time.Time, 4), news: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

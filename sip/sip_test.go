@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -311,10 +312,9 @@ func (r *rig) waitEnd(id string) *agentphone.Call {
 	return c
 }
 
-// listen reads the phone's received audio (PCMU or PCMA) and reports how
-// much of it was loud (above -40 dBFS) until quiet follows speech for
-// quietAfter, or timeout.
-func listen(t *testing.T, med *diago.DialogMedia, quietAfter, timeout time.Duration) (loud, total time.Duration) {
+// ear returns the reader of the audio the phone receives, its codec and
+// the media's properties (the payload type the audio comes in).
+func ear(t *testing.T, med *diago.DialogMedia) (io.Reader, audio.Codec, diago.MediaProps) {
 	t.Helper()
 	var props diago.MediaProps
 	r, err := med.AudioReader(diago.WithAudioReaderMediaProps(&props))
@@ -325,6 +325,15 @@ func listen(t *testing.T, med *diago.DialogMedia, quietAfter, timeout time.Durat
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, codec, props
+}
+
+// listen reads the phone's received audio (PCMU or PCMA) and reports how
+// much of it was loud (above -40 dBFS) until quiet follows speech for
+// quietAfter, or timeout.
+func listen(t *testing.T, med *diago.DialogMedia, quietAfter, timeout time.Duration) (loud, total time.Duration) {
+	t.Helper()
+	r, codec, _ := ear(t, med)
 	buf := make([]byte, media.RTPBufSize)
 	deadline := time.Now().Add(timeout)
 	var quiet time.Duration

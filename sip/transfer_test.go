@@ -99,15 +99,7 @@ func sendTone(t *testing.T, med *diago.DialogMedia) {
 // loud (above -40 dBFS), and reports whether it did within timeout.
 func hears(t *testing.T, med *diago.DialogMedia, want, timeout time.Duration) bool {
 	t.Helper()
-	var props diago.MediaProps
-	r, err := med.AudioReader(diago.WithAudioReaderMediaProps(&props))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codec, err := audio.CodecForPayloadType(props.Codec.PayloadType)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, codec, props := ear(t, med)
 	buf := make([]byte, media.RTPBufSize)
 	var loud time.Duration
 	for deadline := time.Now().Add(timeout); loud < want && time.Now().Before(deadline); {
