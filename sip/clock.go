@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/agentphone/agentphone/audio"
 )
@@ -20,6 +21,13 @@ import (
 // writer does on its own per-call ticker, which media.go turns off) holds
 // up every call after it. Each goroutine sleeps in the kernel on a thread
 // of its own, raised above the others when the process may (pace_linux.go).
+//
+// A shard's calls are split into clockPhases groups sent a sub-tick apart
+// (5 ms), and the shards' sub-ticks are staggered: a call's packet then
+// waits only for the few calls before it in its group, not for every call
+// on the core, so the time the writes before it take varies less from one
+// tick to the next, and the packets leave the machine spread over the 20
+// ms rather than in two bursts.
 type mediaClock struct {
 	shards []*clockShard
 	mu     sync.Mutex
@@ -30,10 +38,15 @@ type mediaClock struct {
 	log      *slog.Logger
 }
 
+// clockPhases is how many sub-ticks a frame's 20 ms is cut into.
+const clockPhases = 4
+
 type clockShard struct {
 	clock   *mediaClock
+	index   int // the shard's place, which staggers its sub-ticks
 	mu      sync.Mutex
-	pipes   []*mediaPipe
+	phases  [clockPhases][]*mediaPipe
+	next    int // phase of the next pipe
 	started bool
 	ctx     context.Context
 }
@@ -41,8 +54,8 @@ type clockShard struct {
 // newMediaClock returns a clock that runs until ctx ends.
 func newMediaClock(ctx context.Context, log *slog.Logger) *mediaClock {
 	c := &mediaClock{done: ctx.Done(), log: log}
-	for range runtime.GOMAXPROCS(0) {
-		c.shards = append(c.shards, &clockShard{clock: c, ctx: ctx})
+	for i := range runtime.GOMAXPROCS(0) {
+		c.shards = append(c.shards, &clockShard{clock: c, index: i, ctx: ctx})
 	}
 	return c
 }
@@ -55,7 +68,9 @@ func (c *mediaClock) add(p *mediaPipe) {
 	c.next++
 	c.mu.Unlock()
 	sh.mu.Lock()
-	sh.pipes = append(sh.pipes, p)
+	ph := sh.next % clockPhases
+	sh.next++
+	sh.phases[ph] = append(sh.phases[ph], p)
 	if !sh.started {
 		sh.started = true
 		go sh.run()
@@ -63,9 +78,11 @@ func (c *mediaClock) add(p *mediaPipe) {
 	sh.mu.Unlock()
 }
 
-// run ticks every 20 ms on a drift-free schedule until the server stops.
+// run ticks every 20 ms / clockPhases on a drift-free schedule until the
+// server stops, sending for one group of its calls at each.
 func (sh *clockShard) run() {
-	pc, raised := startPacer()
+	sub := frameDur / clockPhases
+	pc, raised := startPacer(sub, sub*time.Duration(sh.index)/time.Duration(len(sh.clock.shards)))
 	if !raised {
 		sh.clock.unraised.Do(func() {
 			sh.clock.log.Info("the media clock runs at the default thread priority: on a busy machine the calls' packets go out less evenly; give the process CAP_SYS_NICE to raise it")
@@ -73,10 +90,10 @@ func (sh *clockShard) run() {
 	}
 	var pipes []*mediaPipe
 	var frames []tickFrame
-	for sh.ctx.Err() == nil {
+	for phase := 0; sh.ctx.Err() == nil; phase = (phase + 1) % clockPhases {
 		pc.wait()
 		sh.mu.Lock()
-		pipes = append(pipes[:0], sh.pipes...)
+		pipes = append(pipes[:0], sh.phases[phase]...)
 		sh.mu.Unlock()
 		frames = frames[:0]
 		gone := false
@@ -94,7 +111,7 @@ func (sh *clockShard) run() {
 			_ = tf.p.rec.Agent(tf.f)
 		}
 		if gone {
-			sh.removeGone()
+			sh.removeGone(phase)
 		}
 	}
 }
@@ -104,19 +121,20 @@ type tickFrame struct {
 	f audio.Frame
 }
 
-// removeGone drops the pipes that are closed or whose media is gone, and
-// tells each it is off the clock.
-func (sh *clockShard) removeGone() {
+// removeGone drops the phase's pipes that are closed or whose media is
+// gone, and tells each it is off the clock.
+func (sh *clockShard) removeGone(phase int) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	kept := sh.pipes[:0]
-	for _, p := range sh.pipes {
+	pipes := sh.phases[phase]
+	kept := pipes[:0]
+	for _, p := range pipes {
 		if p.dead {
 			close(p.detached)
 			continue
 		}
 		kept = append(kept, p)
 	}
-	clear(sh.pipes[len(kept):])
-	sh.pipes = kept
+	clear(pipes[len(kept):])
+	sh.phases[phase] = kept
 }

@@ -4,6 +4,7 @@ package sip
 
 import (
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,21 +15,23 @@ import (
 // waits for the running ones' turn to end, and the packets go out late.
 const clockNice = -15
 
-// pacer wakes the media clock every frameDur on the kernel's monotonic
+// pacer wakes the media clock every period on the kernel's monotonic
 // clock, sleeping in the kernel on a thread of its own rather than on a Go
 // timer: a timer's goroutine waits in the scheduler's queue behind the
 // calls' readers, which a burst of arriving packets has just woken.
 type pacer struct {
-	next int64 // CLOCK_MONOTONIC, ns
+	next   int64 // CLOCK_MONOTONIC, ns
+	period int64
 }
 
 // startPacer locks the calling goroutine to its thread for good (the
 // thread ends with the goroutine, so that its priority goes with it) and
-// raises the thread's priority if it may; it reports whether it did.
-func startPacer() (*pacer, bool) {
+// raises the thread's priority if it may; it reports whether it did. The
+// first tick is offset after now.
+func startPacer(period, offset time.Duration) (*pacer, bool) {
 	runtime.LockOSThread()
 	raised := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), clockNice) == nil
-	return &pacer{next: monotonic()}, raised
+	return &pacer{next: monotonic() + int64(offset) - int64(period), period: int64(period)}, raised
 }
 
 func monotonic() int64 {
@@ -37,10 +40,10 @@ func monotonic() int64 {
 	return ts.Nano()
 }
 
-// wait sleeps until the next tick, frameDur after the last one; after a
+// wait sleeps until the next tick, a period after the last one; after a
 // stall (the machine paused the process) it starts again from now.
 func (p *pacer) wait() {
-	p.next += int64(frameDur)
+	p.next += p.period
 	if now := monotonic(); p.next < now-int64(5*frameDur) {
 		p.next = now
 	}
