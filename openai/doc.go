@@ -1,13 +1,20 @@
-// Package openai is the speech provider for OpenAI's audio API and for every
-// server that copies it, chosen by base URL: whisper.cpp's server,
-// faster-whisper servers such as speaches, and local text-to-speech servers
-// (Kokoro-FastAPI, openedai-speech, …).
+// Package openai is the speech provider for OpenAI's audio API and the
+// language model of its chat completions, for OpenAI and for every server
+// that copies them, chosen by base URL: whisper.cpp's server,
+// faster-whisper servers such as speaches, local text-to-speech servers
+// (Kokoro-FastAPI, openedai-speech, …), and chat servers (llama.cpp's
+// server, vLLM, Ollama, Groq, …).
 //
 //   - Transcriber (voice.FileTranscriber) sends each finished utterance as a
 //     WAV file to POST {BaseURL}/audio/transcriptions and reads the text
 //     and a confidence from the json or verbose_json answer.
 //   - Speaker (voice.Synthesizer) asks POST {BaseURL}/audio/speech for raw
 //     PCM and hands it on as it arrives.
+//   - Chat (voice.LLM) streams POST {BaseURL}/chat/completions for the
+//     hosted agents: the text as it is written, tool calls assembled from
+//     their deltas and handed on whole. It sends max_tokens (which the
+//     copies of the API know) and no stream_options, and takes a stream
+//     that ends without a finish_reason or [DONE].
 //   - Catalog (agentphone.VoiceCatalog) lists OpenAI's built-in voices as
 //     "openai-<name>"; VoiceName and VoiceID map between the two.
 //

@@ -7,6 +7,11 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +88,103 @@ func FuzzTranscriptionAnswer(f *testing.F) {
 		}
 		if !got.Final {
 			t.Fatal("transcript not final")
+		}
+	})
+}
+
+// FuzzChatStream feeds arbitrary bytes as the event stream of a chat
+// answer and drains it: no panic, an end (io.EOF or an error) within a
+// number of events bounded by the body's size, well-formed events, and
+// nothing but io.EOF after a Stop, the same error after an error.
+func FuzzChatStream(f *testing.F) {
+	chunk := func(delta, finish string) string {
+		return `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":` + delta + `,"finish_reason":` + finish + "}]}\n\n"
+	}
+	seeds := []string{
+		chunk(`{"role":"assistant","content":""}`, "null") + chunk(`{"content":"Hi"}`, "null") + chunk(`{}`, `"stop"`) + "data: [DONE]\n\n",
+		chunk(`{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"f","arguments":""}}]}`, "null") +
+			chunk(`{"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":"}}]}`, "null") +
+			chunk(`{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}`, "null") + chunk(`{}`, `"tool_calls"`) + "data: [DONE]\n\n",
+		chunk(`{"tool_calls":[{"index":1,"id":"b","function":{"name":"g"}}]}`, "null") + chunk(`{"tool_calls":[{"index":0,"id":"a","function":{"name":"f"}}]}`, "null"),
+		chunk(`{"tool_calls":[{"index":9223372036854775807,"id":"a"},{"index":-1,"id":"b"},{"index":0,"id":"c"},{"index":0,"id":"d"}]}`, `"length"`),
+		chunk(`{"content":"a"}`, "null") + `data: {"error":{"message":"boom","type":"server_error"}}` + "\n\n",
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n",
+		"data: {\"choices\":\ndata: []}\n\n",
+		"data: not json\n\n",
+		"event: ping\ndata: {}\n\n: comment\n\n",
+		"data: [DONE]\n\n",
+		chunk(`{"content":null,"tool_calls":null}`, `"weird"`) + chunk(`{"content":"late"}`, "null"),
+		"",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	var bodies sync.Map // path prefix → body
+	var seq atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		body, _ := bodies.Load(id)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write(body.([]byte))
+	}))
+	f.Cleanup(srv.Close)
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id := strconv.FormatInt(seq.Add(1), 10)
+		bodies.Store(id, body)
+		defer bodies.Delete(id)
+		chat, err := openai.NewChat(openai.Config{BaseURL: srv.URL + "/" + id + "/v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := chat.Stream(ctx, voice.LLMRequest{Model: "m", Messages: []voice.LLMMessage{{Role: voice.LLMUser, Text: "hi"}}})
+		if err != nil {
+			t.Fatalf("Stream: %v", err)
+		}
+		defer st.Close()
+		stopped := false
+		for n := 0; ; n++ {
+			if n > len(body)+1 {
+				t.Fatalf("%d events from %d bytes", n, len(body))
+			}
+			ev, err := st.Next()
+			if ctx.Err() != nil {
+				t.Fatalf("no end after 10 s: %v", err)
+			}
+			if errors.Is(err, io.EOF) {
+				if !stopped {
+					t.Fatal("io.EOF without a Stop event")
+				}
+				if _, err := st.Next(); !errors.Is(err, io.EOF) {
+					t.Fatalf("after io.EOF: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				if stopped {
+					t.Fatalf("error %v after Stop", err)
+				}
+				if _, again := st.Next(); again == nil || again.Error() != err.Error() {
+					t.Fatalf("error %v, then %v", err, again)
+				}
+				return
+			}
+			if stopped {
+				t.Fatalf("event %+v after Stop", ev)
+			}
+			switch {
+			case ev.Stop != "":
+				stopped = true
+				if ev.Text != "" || ev.ToolCall != nil {
+					t.Fatalf("Stop event with more: %+v", ev)
+				}
+			case (ev.Text != "") == (ev.ToolCall != nil):
+				t.Fatalf("event %+v: want text or a tool call", ev)
+			case ev.ToolCall != nil && len(ev.ToolCall.Arguments) == 0:
+				t.Fatalf("tool call without arguments: %+v", ev.ToolCall)
+			}
 		}
 	})
 }

@@ -1,7 +1,8 @@
-// Package openaitest is a local fake of OpenAI's audio API, speaking its
-// documented wire format, for tests of package openai and as the
-// speech-to-text (and text-to-speech) double of end-to-end tests: the
-// audio is real and is checked, only the words are scripted.
+// Package openaitest is a local fake of OpenAI's audio API and of its chat
+// completions, speaking their documented wire format, for tests of package
+// openai and as the speech-to-text, text-to-speech (and language model)
+// double of end-to-end tests: the audio is real and is checked, only the
+// words are scripted.
 //
 // The fake serves, under /v1 (BaseURL):
 //
@@ -9,6 +10,9 @@
 //	                               response_format, prompt, include[]
 //	POST /v1/audio/speech          JSON: model, input, voice, response_format,
 //	                               speed, instructions
+//	POST /v1/chat/completions      JSON: model, messages, tools, max_tokens,
+//	                               temperature, stream (see chat.go and
+//	                               ChatReply)
 //
 // A transcription request must have a model (one of AllowModels, when
 // set), a language, if any, of two lowercase letters (ISO-639-1), a
@@ -150,7 +154,14 @@ type Server struct {
 	transcriptions []Transcription
 	speeches       []*Speech
 	failures       []failure
+	chatAbandoned  int           // streamed answers whose client went away
 	hold           chan struct{} // nil: the last chunk is not held
+
+	chatScript  []ChatReply
+	chatFunc    func(ChatRequest) ChatReply
+	chats       []ChatRequest
+	chatSeq     int
+	chatArrived chan struct{} // closed when a chat request is recorded; nil: none waits
 }
 
 // NewServer starts a fake that accepts any API key and any model and has
@@ -160,6 +171,7 @@ func NewServer() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/audio/transcriptions", s.handleTranscription)
 	mux.HandleFunc("POST /v1/audio/speech", s.handleSpeech)
+	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "", fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path))
 	})
@@ -178,8 +190,8 @@ func (s *Server) SetAPIKey(key string) {
 	s.apiKey = key
 }
 
-// AllowModels makes the fake refuse models other than these (for both
-// endpoints); with none, it accepts any.
+// AllowModels makes the fake refuse models other than these (for every
+// endpoint); with none, it accepts any.
 func (s *Server) AllowModels(models ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,7 +232,7 @@ func (s *Server) SetTranscribe(fn func(Transcription) Reply) {
 	s.transcribe = fn
 }
 
-// FailNext makes the next request (to either endpoint) fail with status
+// FailNext makes the next request (to any endpoint) fail with status
 // and OpenAI's error JSON carrying message; calls queue.
 func (s *Server) FailNext(status int, message string) {
 	s.mu.Lock()
