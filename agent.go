@@ -65,9 +65,15 @@ type CustomTool struct {
 	ExecutionMessage     *string           `json:"executionMessage"`
 }
 
+// Voice modes (spec §2.1).
+const (
+	VoiceModeWebhook = "webhook"
+	VoiceModeHosted  = "hosted"
+)
+
 // Agent enumerations and defaults (spec §2.1).
 var (
-	VoiceModes     = []string{"webhook", "hosted"}
+	VoiceModes     = []string{VoiceModeWebhook, VoiceModeHosted}
 	ModelTiers     = []string{"turbo", "balanced", "max"}
 	STTModes       = []string{"fast", "accurate"}
 	AmbientSounds  = []string{"none", "office", "coffee-shop", "outdoor"}
@@ -91,7 +97,7 @@ var (
 
 // Agent defaults and limits.
 const (
-	DefaultVoiceMode               = "webhook"
+	DefaultVoiceMode               = VoiceModeWebhook
 	DefaultModelTier               = "balanced"
 	DefaultSTTMode                 = "fast"
 	DefaultAmbientSound            = "none"
@@ -273,7 +279,7 @@ func (in *AgentInput) apply(a *Agent, create bool, voices map[string]bool, defau
 
 	// Switching a hosted agent back to webhook mode clears the hosted prompt
 	// and greeting, unless the same request sets them (spec §2.9).
-	if a.VoiceMode == "hosted" && next.VoiceMode == "webhook" && !create {
+	if a.VoiceMode == VoiceModeHosted && next.VoiceMode == VoiceModeWebhook && !create {
 		if !in.SystemPrompt.Set {
 			next.SystemPrompt = nil
 		}
@@ -281,7 +287,7 @@ func (in *AgentInput) apply(a *Agent, create bool, voices map[string]bool, defau
 			next.BeginMessage = nil
 		}
 	}
-	if next.VoiceMode == "hosted" && (next.SystemPrompt == nil || strings.TrimSpace(*next.SystemPrompt) == "") {
+	if next.VoiceMode == VoiceModeHosted && (next.SystemPrompt == nil || strings.TrimSpace(*next.SystemPrompt) == "") {
 		fe.value("systemPrompt is required when voiceMode is 'hosted'", "systemPrompt")
 	}
 	if err := fe.err(); err != nil {
@@ -341,6 +347,8 @@ func validateTools(fe *fieldErrors, in []CustomToolInput) []CustomTool {
 			var obj map[string]any
 			if json.Unmarshal(t.Parameters.Value, &obj) != nil || obj == nil {
 				fe.add("Input should be a valid dictionary", "dict_type", loc("parameters")...)
+			} else if _, err := CompileToolSchema(t.Parameters.Value); err != nil {
+				fe.value(err.Error(), loc("parameters")...)
 			}
 			ct.Parameters = t.Parameters.Value
 		}
@@ -397,6 +405,19 @@ func contains(list []string, s string) bool {
 type AgentService struct {
 	Store  Store
 	Voices VoiceCatalog
+	// HostedUnavailable, when set, is why hosted mode cannot run on this
+	// server (no language model configured): creating an agent in hosted
+	// mode, or switching one to it, is refused with it (400).
+	HostedUnavailable string
+}
+
+// checkHosted refuses agent a going into hosted mode (from mode was) when
+// the server cannot run it.
+func (s *AgentService) checkHosted(a *Agent, was string) error {
+	if s.HostedUnavailable != "" && a.VoiceMode == VoiceModeHosted && was != VoiceModeHosted {
+		return Errorf(KindBadRequest, "%s", s.HostedUnavailable)
+	}
+	return nil
 }
 
 func (s *AgentService) voiceSet(ctx context.Context) (map[string]bool, string, error) {
@@ -425,6 +446,9 @@ func (s *AgentService) Create(ctx context.Context, sc Scope, in AgentInput) (*Ag
 	if err := in.apply(a, true, voices, def); err != nil {
 		return nil, err
 	}
+	if err := s.checkHosted(a, ""); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateAgent(ctx, a); err != nil {
 		return nil, err
 	}
@@ -445,7 +469,14 @@ func (s *AgentService) Validate(ctx context.Context, sc Scope, id string, in Age
 			return err
 		}
 	}
-	return in.apply(a, id == "", voices, def)
+	was := a.VoiceMode
+	if id == "" {
+		was = ""
+	}
+	if err := in.apply(a, id == "", voices, def); err != nil {
+		return err
+	}
+	return s.checkHosted(a, was)
 }
 
 // Get returns an agent of the scope's account with its numbers.
@@ -465,7 +496,11 @@ func (s *AgentService) Update(ctx context.Context, sc Scope, id string, in Agent
 		return nil, err
 	}
 	return s.Store.UpdateAgent(ctx, sc.AccountID, id, func(a *Agent) error {
+		was := a.VoiceMode
 		if err := in.apply(a, false, voices, def); err != nil {
+			return err
+		}
+		if err := s.checkHosted(a, was); err != nil {
 			return err
 		}
 		a.UpdatedAt = Now()

@@ -2,8 +2,14 @@ package agentphone
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -116,6 +122,18 @@ func TestAgentInput_Invalid(t *testing.T) {
 		{"TooManyTools", `{"name":"a","customTools":[` + strings.Join(tools, ",") + `]}`, []string{"customTools:too_long"}},
 		{"ToolFields", `{"name":"a","customTools":[{"name":"bad name","url":"http://example.com","method":"PUT","timeoutMs":999,"parameters":[1]},{"name":"end_call","description":"d","url":"https://x"},{"name":"ok","description":"d","url":"https://x"},{"name":"ok","description":"d","url":"https://x"}]}`,
 			[]string{"customTools.0.name:string_pattern_mismatch", "customTools.0.description:missing", "customTools.0.url:value_error", "customTools.0.method:literal_error", "customTools.0.parameters:dict_type", "customTools.0.timeoutMs:greater_than_equal", "customTools.1.name:value_error", "customTools.3.name:value_error"}},
+		{"ToolSchemas", `{"name":"a","customTools":[` + strings.Join([]string{
+			schemaTool("t0", `{"type":5}`),
+			schemaTool("t1", `{"properties":[]}`),
+			schemaTool("t2", `{"$ref":"https://schemas.example.com/a.json"}`),
+			schemaTool("t3", `{"type":"string"}`),
+			schemaTool("t4", `"object"`),
+			schemaTool("t5", `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`),
+			schemaTool("t6", `{"$ref":"#/$defs/missing"}`),
+			schemaTool("t7", `{"properties":{"code":{"type":"string","pattern":"(("}}}`),
+		}, ",") + `]}`,
+			[]string{"customTools.0.parameters:value_error", "customTools.1.parameters:value_error", "customTools.2.parameters:value_error",
+				"customTools.3.parameters:value_error", "customTools.4.parameters:dict_type", "customTools.6.parameters:value_error", "customTools.7.parameters:value_error"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +161,108 @@ func TestAgentInput_Invalid(t *testing.T) {
 				t.Fatal("an invalid input changed the agent")
 			}
 		})
+	}
+}
+
+func schemaTool(name, params string) string {
+	return `{"name":"` + name + `","description":"d","url":"https://x.test/t","parameters":` + params + `}`
+}
+
+// applyToolParameters validates one tool with the given parameters and
+// returns the field errors at its parameters.
+func applyToolParameters(t *testing.T, params string) []FieldError {
+	t.Helper()
+	a := newAgent("acct_1", "espeak-skylar")
+	in := decodeAgentInput(t, `{"name":"a","customTools":[`+schemaTool("t", params)+`]}`)
+	err := in.apply(a, true, testVoices, "espeak-skylar")
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*ValidationError)
+	if !ok {
+		t.Fatalf("err = %v, want *ValidationError", err)
+	}
+	for _, f := range ve.Fields {
+		if !reflect.DeepEqual(f.Loc, []any{"customTools", 0, "parameters"}) {
+			t.Fatalf("unexpected error at %v: %s", f.Loc, f.Msg)
+		}
+	}
+	return ve.Fields
+}
+
+func TestToolParametersSchema(t *testing.T) {
+	t.Parallel()
+	// A schema file on disk: the library's default loader would read it.
+	file := filepath.Join(t.TempDir(), "s.json")
+	if err := os.WriteFile(file, []byte(`{"type":"object"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		params string
+		want   []string // substrings of the message; nil: valid
+	}{
+		{`{}`, nil},
+		{`{"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"],"additionalProperties":false}`, nil},
+		{`{"$schema":"http://json-schema.org/draft-07/schema#","definitions":{"d":{"type":"string"}},"properties":{"d":{"$ref":"#/definitions/d"}}}`, nil},
+		{`{"$defs":{"d":{"type":"string"}},"properties":{"d":{"$ref":"#/$defs/d"}}}`, nil},
+		{`{"type":5}`, []string{"Value error, parameters is not a valid JSON Schema", "'/type'", "want array"}},
+		{`{"properties":[]}`, []string{"not a valid JSON Schema", "'/properties': got array, want object"}},
+		{`{"required":"city"}`, []string{"'/required': got string, want array"}},
+		{`{"type":"array"}`, []string{"top-level type must be 'object'"}},
+		{`{"type":["object","null"]}`, []string{"top-level type must be 'object'"}},
+		{`{"$ref":"https://schemas.example.com/a.json"}`, []string{"external schema (https://schemas.example.com/a.json)"}},
+		{`{"$schema":"https://schemas.example.com/meta"}`, []string{"external schema"}},
+		{`{"$ref":"other.json"}`, []string{"external schema (other.json)"}},
+		{`{"$ref":"file://` + file + `"}`, []string{"external schema (file://"}},
+		{`{"$ref":"#/$defs/nope"}`, []string{"not a valid JSON Schema", "#/$defs/nope"}},
+	}
+	for _, tt := range tests {
+		fields := applyToolParameters(t, tt.params)
+		if tt.want == nil {
+			if fields != nil {
+				t.Errorf("%s: errors %+v, want none", tt.params, fields)
+			}
+			continue
+		}
+		if len(fields) != 1 || fields[0].Type != "value_error" {
+			t.Errorf("%s: errors %+v, want one value_error", tt.params, fields)
+			continue
+		}
+		msg := fields[0].Msg
+		for _, w := range tt.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: message %q does not contain %q", tt.params, msg, w)
+			}
+		}
+		if strings.Contains(msg, "mem://") || len(msg) > 350 {
+			t.Errorf("%s: message %q leaks the internal URL or is too long", tt.params, msg)
+		}
+	}
+}
+
+// A schema referencing a live server is refused without a request to it.
+func TestToolParametersSchema_NoNetwork(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/schema+json")
+		io.WriteString(w, `{"type":"object"}`)
+	}))
+	defer srv.Close()
+	for _, params := range []string{
+		`{"$ref":"` + srv.URL + `/s.json"}`,
+		`{"properties":{"a":{"$ref":"` + srv.URL + `/s.json#/x"}}}`,
+		`{"$schema":"` + srv.URL + `/meta"}`,
+		`{"$id":"` + srv.URL + `/root.json","$ref":"other.json"}`,
+	} {
+		fields := applyToolParameters(t, params)
+		if len(fields) != 1 || !strings.Contains(fields[0].Msg, "external schema") {
+			t.Errorf("%s: errors %+v, want the external schema refused", params, fields)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the schema server got %d requests, want 0", n)
 	}
 }
 

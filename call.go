@@ -96,6 +96,12 @@ type Call struct {
 	Options CallOptions
 	// SIPCallID is the Call-ID of the call's SIP dialog, for logs.
 	SIPCallID string
+	// Analysis is the post-call analysis (CallService.Analyzer); nil until
+	// produced, and for calls that get none.
+	Analysis *CallAnalysis
+	// AnalysisPending tells an ended call whose analysis, and with it its
+	// agent.call_ended event, is still to come.
+	AnalysisPending bool
 }
 
 // CallOptions are the per-call overrides of POST /v1/calls.
@@ -291,6 +297,9 @@ func (in *CallInput) options() CallOptions {
 	}
 	if in.Variables.HasValue() && len(in.Variables.Value) > 0 {
 		o.Variables = in.Variables.Value
+	}
+	if o.SystemPrompt != nil && strings.TrimSpace(*o.SystemPrompt) == "" {
+		o.SystemPrompt = nil // a blank prompt asks for no built-in LLM
 	}
 	return o
 }

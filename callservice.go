@@ -36,10 +36,21 @@ type CallService struct {
 	// RecordCalls is the server's default for accounts that have no
 	// recording setting of their own.
 	RecordCalls bool
+	// HostedUnavailable, when set, is why the built-in LLM cannot run on
+	// this server: outbound calls it would run (a systemPrompt, or a hosted
+	// agent) are refused with it (400).
+	HostedUnavailable string
 	// Now tells the time; nil: Now.
 	Now func() time.Time
+	// Analyzer makes the post-call analysis of the calls whose caller
+	// said something, after they end (see analysis.go); nil: none, and
+	// agent.call_ended goes out with the end.
+	Analyzer CallAnalyzer
+	// AnalysisTimeout bounds an analysis; 0: DefaultAnalysisTimeout.
+	AnalysisTimeout time.Duration
 
-	hub callHub
+	hub      callHub
+	analyses analyses
 }
 
 // now is the time in UTC, to the microsecond (see Now).
@@ -193,7 +204,10 @@ func (s *CallService) AddEvent(ctx context.Context, callID, typ string, data any
 // rounded up (0 when never answered), its RecordingPath recordingPath (nil:
 // none). In the same transaction it stores the agent.call_ended delivery
 // (spec §15.7) to the agent's or the project webhook. Then live
-// subscribers hear of the end. Finishing an ended call returns it
+// subscribers hear of the end. With an Analyzer, a call whose caller said
+// something is marked AnalysisPending instead, and its event waits for
+// the analysis, made in the background (WaitAnalyses); the end is
+// reported at once all the same. Finishing an ended call returns it
 // unchanged, with no second event. Not-found for an unknown call; bad
 // request for a status that does not end a call.
 func (s *CallService) Finish(ctx context.Context, id, status, endReason string, recordingPath *string) (*Call, error) {
@@ -231,7 +245,8 @@ func (s *CallService) Finish(ctx context.Context, id, status, endReason string, 
 		c.EndedAt = &now
 		d := CallDuration(c.AnsweredAt, now)
 		c.DurationSeconds = &d
-		if s.Webhooks == nil {
+		c.AnalysisPending = s.Analyzer != nil && needsAnalysis(turns)
+		if s.Webhooks == nil || c.AnalysisPending {
 			return nil, nil
 		}
 		return s.Webhooks.newDelivery(c.AccountID, c.AgentID, w, callEndedEnvelope(c, turns, conv, contact), nil)
@@ -244,6 +259,9 @@ func (s *CallService) Finish(ctx context.Context, id, status, endReason string, 
 		s.hub.publish(id, CallUpdate{Ended: &cp})
 		s.log().InfoContext(ctx, "call ended", "call_id", id, "status", out.Status, "end_reason", endReason,
 			"duration_seconds", *out.DurationSeconds)
+		if out.AnalysisPending {
+			s.startAnalysis(ctx, id)
+		}
 	}
 	return out, nil
 }
@@ -263,16 +281,23 @@ func (s *CallService) Recording(ctx context.Context, accountID string) (bool, er
 
 // RecoverUnfinished finishes, failed with end reason server-stopped, the
 // calls that a process that died left not ended (their agent.call_ended
-// events go out as for any end), and returns how many. Run it at start,
-// before the telephony edge takes calls: every call not ended then is
-// one no process carries.
+// events go out as for any end), and returns how many. It also settles the
+// ended calls a previous run left awaiting their analysis: with an
+// Analyzer they are analysed again, in the background (WaitAnalyses);
+// without one their agent.call_ended events go out at once with no
+// analysis. Run it at start, before the telephony edge takes calls: every
+// call not ended then is one no process carries.
 func (s *CallService) RecoverUnfinished(ctx context.Context) (int, error) {
+	_, aerr := s.recoverAnalyses(ctx)
 	calls, err := s.Store.ListUnfinishedCalls(ctx)
 	if err != nil {
-		return 0, err
+		return 0, errors.Join(aerr, err)
 	}
 	n := 0
 	var errs []error
+	if aerr != nil {
+		errs = append(errs, aerr)
+	}
 	for _, c := range calls {
 		if _, err := s.Finish(ctx, c.ID, CallFailed, EndServerStopped, nil); err != nil {
 			errs = append(errs, fmt.Errorf("call %s: %w", c.ID, err))
@@ -322,6 +347,16 @@ func (s *CallService) Create(ctx context.Context, sc Scope, in CallInput) (*Call
 	if err != nil {
 		return nil, err
 	}
+	opts := in.options()
+	hosted := Hosted(&Call{Options: opts}, a)
+	if len(opts.Variables) > 0 && !hosted {
+		var fe fieldErrors
+		fe.value("variables need a systemPrompt, or an agent in hosted mode: they fill the {{placeholders}} of the built-in LLM's prompt and greeting", "variables")
+		return nil, fe.err()
+	}
+	if hosted && s.HostedUnavailable != "" {
+		return nil, Errorf(KindBadRequest, "%s", s.HostedUnavailable)
+	}
 	n, err := s.callerNumber(ctx, sc, a, in)
 	if err != nil {
 		return nil, err
@@ -336,7 +371,7 @@ func (s *CallService) Create(ctx context.Context, sc Scope, in CallInput) (*Call
 	c := &Call{
 		ID: NewID(PrefixCall), AccountID: sc.AccountID, AgentID: &a.ID, NumberID: &n.ID, PhoneNumber: &n.PhoneNumber,
 		From: n.PhoneNumber, To: to, Direction: DirectionOutbound, Type: CallTypePSTN, Status: CallQueued,
-		StartedAt: s.now(), Options: in.options(),
+		StartedAt: s.now(), Options: opts,
 	}
 	if err := s.Store.CreateCall(ctx, c, s.MaxConcurrentCalls); err != nil {
 		return nil, err
@@ -568,8 +603,9 @@ func contactRef(ctx context.Context, store Store, accountID, phone string) (json
 }
 
 // CallEndedData is the data of an agent.call_ended event (spec §15.7).
-// This server makes no post-call analysis: summary, userSentiment and
-// callSuccessful are null.
+// summary, userSentiment and callSuccessful are the call's Analysis: null
+// without one (no CallService.Analyzer, a call where the caller said
+// nothing, an analysis that failed).
 type CallEndedData struct {
 	CallID              string           `json:"callId"`
 	NumberID            *string          `json:"numberId"`
@@ -598,7 +634,8 @@ type TranscriptLine struct {
 // whole transcript, one line per turn with text (what the agent said is an
 // agent turn of its own; a user turn's Response is not repeated), and,
 // per spec §20.17, the metadata of conv, the conversation of its number
-// with its other party, as conversationState, with no recentHistory.
+// with its other party, as conversationState, with no recentHistory; and
+// its Analysis, if any.
 func callEndedEnvelope(c *Call, turns []*Turn, conv *Conversation, contact json.RawMessage) Envelope {
 	lines := make([]TranscriptLine, 0, len(turns))
 	for _, t := range turns {
@@ -611,6 +648,9 @@ func callEndedEnvelope(c *Call, turns []*Turn, conv *Conversation, contact json.
 		CallID: c.ID, NumberID: c.NumberID, From: c.From, To: c.To, Contact: contact, Direction: c.Direction,
 		Status: c.Status, StartedAt: JSONTime(c.StartedAt), EndedAt: JSONTime(*c.EndedAt),
 		DurationSeconds: *c.DurationSeconds, DisconnectionReason: c.EndReason, Transcript: lines,
+	}
+	if a := c.Analysis; a != nil {
+		data.Summary, data.UserSentiment, data.CallSuccessful = a.Summary, a.UserSentiment, a.CallSuccessful
 	}
 	state := json.RawMessage("null")
 	if conv != nil && conv.Metadata != nil {

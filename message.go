@@ -295,6 +295,24 @@ func (s *MessageService) Conversation(ctx context.Context, sc Scope, id string, 
 	return c, msgs, nil
 }
 
+// Thread returns the last limit messages between the account's number
+// numberID and participant, oldest first; none when they never wrote.
+func (s *MessageService) Thread(ctx context.Context, accountID, numberID, participant string, limit int) ([]*Message, error) {
+	c, err := s.Store.FindConversation(ctx, accountID, numberID, participant)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	msgs, _, err := s.Store.ListConversationMessages(ctx, accountID, c.ID, MessageCursor{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(msgs)
+	return msgs, nil
+}
+
 // ConversationMessages lists a conversation's messages within the cursor.
 func (s *MessageService) ConversationMessages(ctx context.Context, sc Scope, id string, c MessageCursor) ([]*Message, bool, error) {
 	if _, err := s.Store.GetConversation(ctx, sc.AccountID, id); err != nil {

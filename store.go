@@ -230,13 +230,27 @@ type Store interface {
 	// locks its row: finish gets the call, its turns in order and the
 	// conversation of its number with its other party (nil when none),
 	// writes the end into the call (Status, EndReason, EndedAt,
-	// DurationSeconds, RecordingPath: the fields written back) and returns
-	// the delivery of its event (nil: none), stored with it. It returns the
-	// call as stored and whether this call ended it: for a call that had
-	// ended already nothing is written and finish is not called. An error
-	// from finish aborts with nothing written. finish must not call the
-	// Store (as for UpdateAgent).
+	// DurationSeconds, RecordingPath, Analysis, AnalysisPending: the fields
+	// written back) and returns the delivery of its event (nil: none),
+	// stored with it. It returns the call as stored and whether this call
+	// ended it: for a call that had ended already nothing is written and
+	// finish is not called. An error from finish aborts with nothing
+	// written. finish must not call the Store (as for UpdateAgent).
 	FinishCall(ctx context.Context, id string, finish func(c *Call, turns []*Turn, conv *Conversation) (*Delivery, error)) (*Call, bool, error)
+	// SettleCallAnalysis stores the post-call analysis of ended call id
+	// when its AnalysisPending is set, in one transaction that locks its
+	// row: settle gets the call, its turns and conversation as finish does
+	// for FinishCall, writes the analysis into the call (Analysis: the
+	// field written back; AnalysisPending is cleared) and returns the
+	// delivery of its agent.call_ended event (nil: none), stored with it.
+	// It returns the call as stored and whether this call settled it: for
+	// a call not pending nothing is written and settle is not called. An
+	// error from settle aborts with nothing written; settle must not call
+	// the Store. Not-found when there is no such call.
+	SettleCallAnalysis(ctx context.Context, id string, settle func(c *Call, turns []*Turn, conv *Conversation) (*Delivery, error)) (*Call, bool, error)
+	// ListAnalysisPendingCalls lists the calls of every account whose
+	// AnalysisPending is set, oldest end first.
+	ListAnalysisPendingCalls(ctx context.Context) ([]*Call, error)
 
 	// Account settings (our addition).
 	// GetAccountSettings returns the settings of the account; not-found

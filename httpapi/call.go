@@ -18,7 +18,8 @@ import (
 // Calls (spec §8, §17, §18.1) and the per-account settings (our addition).
 
 // callJSON is a call: CallSummary (spec §8.1) with our additions endReason,
-// type and answeredAt; the detail (spec §8.3) adds transcripts.
+// type, answeredAt and the post-call analysis of agent.call_ended (spec
+// §15.7); the detail (spec §8.3) adds transcripts.
 type callJSON struct {
 	ID                    string     `json:"id"`
 	AgentID               *string    `json:"agentId"`
@@ -38,6 +39,11 @@ type callJSON struct {
 	EndReason  *string    `json:"endReason"`
 	Type       string     `json:"type"`
 	AnsweredAt *timestamp `json:"answeredAt"`
+	// The post-call analysis, as agent.call_ended carries it: null until
+	// produced (a little after the end), and for calls that get none.
+	Summary        *string `json:"summary"`
+	UserSentiment  *string `json:"userSentiment"`
+	CallSuccessful *bool   `json:"callSuccessful"`
 	// The detail's turns, in order; absent from lists.
 	Transcripts *[]turnJSON `json:"transcripts,omitempty"`
 }
@@ -85,6 +91,9 @@ func (s *Server) callJSON(r *http.Request, c *agentphone.Call) callJSON {
 		ToNumber: c.To, Direction: c.Direction, Status: c.Status, StartedAt: timestamp(c.StartedAt),
 		EndedAt: optTime(c.EndedAt), DurationSeconds: c.DurationSeconds, LastTranscriptSnippet: c.LastTranscriptSnippet,
 		RecordingAvailable: c.RecordingPath != nil, EndReason: c.EndReason, Type: c.Type, AnsweredAt: optTime(c.AnsweredAt),
+	}
+	if a := c.Analysis; a != nil {
+		j.Summary, j.UserSentiment, j.CallSuccessful = a.Summary, a.UserSentiment, a.CallSuccessful
 	}
 	if c.RecordingPath != nil {
 		u := s.baseURL(r) + "/v1/calls/" + url.PathEscape(c.ID) + "/recording"

@@ -87,7 +87,7 @@ func callObject(kv ...any) map[string]any {
 		"id": idRE("call_"), "agentId": nil, "phoneNumberId": nil, "phoneNumber": nil, "fromNumber": "", "toNumber": "",
 		"direction": "outbound", "status": "queued", "startedAt": timeRE, "endedAt": nil, "durationSeconds": nil,
 		"lastTranscriptSnippet": nil, "recordingUrl": nil, "recordingAvailable": false, "endReason": nil, "type": "pstn",
-		"answeredAt": nil,
+		"answeredAt": nil, "summary": nil, "userSentiment": nil, "callSuccessful": nil,
 	}, kv...)
 }
 
@@ -880,6 +880,83 @@ func TestCalls_CallEndedWebhook(t *testing.T) {
 			t.Fatalf("deliveries after a second finish: %v", l["total"])
 		}
 		rc.none()
+	})
+}
+
+// heldAnalyzer answers analysis once released.
+type heldAnalyzer struct {
+	release chan struct{}
+	a       agentphone.CallAnalysis
+}
+
+func (h *heldAnalyzer) Analyze(ctx context.Context, _ *agentphone.Call, _ []*agentphone.Turn) (agentphone.CallAnalysis, error) {
+	select {
+	case <-h.release:
+		return h.a, nil
+	case <-ctx.Done():
+		return agentphone.CallAnalysis{}, ctx.Err()
+	}
+}
+
+// TestCalls_Analysis: a call shows its post-call analysis (summary,
+// userSentiment, callSuccessful), null while it is made, in the detail
+// and the list; the agent.call_ended webhook, sent once it is made,
+// carries it.
+func TestCalls_Analysis(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.startOutbox(t)
+		an := &heldAnalyzer{release: make(chan struct{}), a: agentphone.CallAnalysis{
+			Summary: ptr("The caller asked about an order."), UserSentiment: ptr(agentphone.SentimentPositive), CallSuccessful: ptr(true)}}
+		e.calls.Analyzer = an
+		agent := e.createAgent(map[string]any{"name": "Bot"})["id"].(string)
+		phone := e.createNumber(map[string]any{"agentId": agent})["phoneNumber"].(string)
+		rc := newReceiver(t, http.StatusOK, "ok")
+		e.do("POST", "/v1/agents/"+agent+"/webhook", map[string]any{"url": rc.URL}).want(200)
+
+		c := e.inbound(phone, "+12125550001")
+		e.turn(c.ID, agentphone.RoleUser, "Where is my order?")
+		e.finish(c.ID, agentphone.CallCompleted, agentphone.EndCallerHangup, nil)
+		pending := e.do("GET", "/v1/calls/"+c.ID, nil).want(200).obj()
+		if pending["status"] != "completed" || pending["endedAt"] == nil {
+			t.Fatalf("the end waits for the analysis: %v", pending)
+		}
+		for _, k := range []string{"summary", "userSentiment", "callSuccessful"} {
+			if v, ok := pending[k]; !ok || v != nil {
+				t.Errorf("%s = %v (present %v) while the analysis is made, want null", k, v, ok)
+			}
+		}
+		// agent.call_ended waits for the analysis.
+		if l := e.do("GET", "/v1/webhooks/deliveries", nil).want(200).obj(); l["total"] != 0.0 {
+			t.Fatalf("deliveries before the analysis: %v", l)
+		}
+
+		close(an.release)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		must(t, e.calls.WaitAnalyses(ctx))
+		want := map[string]any{"summary": "The caller asked about an order.", "userSentiment": "Positive", "callSuccessful": true}
+		detail := e.do("GET", "/v1/calls/"+c.ID, nil).want(200).obj()
+		item := e.do("GET", "/v1/calls", nil).want(200).obj()["data"].([]any)[0].(map[string]any)
+		for what, got := range map[string]map[string]any{"detail": detail, "list": item} {
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s: %s = %v, want %v", what, k, got[k], v)
+				}
+			}
+		}
+		r := rc.next()
+		var env struct {
+			Event string
+			Data  map[string]any
+		}
+		must(t, json.Unmarshal(r.Body, &env))
+		for k, v := range want {
+			if env.Event != "agent.call_ended" || env.Data[k] != v {
+				t.Errorf("webhook %s: %s = %v, want %v", env.Event, k, env.Data[k], v)
+			}
+		}
 	})
 }
 

@@ -14,18 +14,20 @@ import (
 )
 
 // Calls, their transcript turns and event logs (0008_calls.sql; the
-// turns' latency, 0009_turn_latency.sql). A call outlives the deletion of
+// turns' latency, 0009_turn_latency.sql; the post-call analysis,
+// 0010_call_analysis.sql). A call outlives the deletion of
 // its agent (agent_id is set to NULL) and the release of its number; it
 // goes with its account. The telephony edge knows calls by id only, so
 // FindCall, AdvanceCall, AddTurn, AddCallEvent and FinishCall take no
-// account; every read for the API does.
+// account; every read for the API does. So do SettleCallAnalysis and
+// ListAnalysisPendingCalls, run after the call.
 
 const (
 	msgCallNotFound = "Call not found"
 
 	callCols = `id, account_id, agent_id, number_id, phone_number, from_number, to_number, direction, type, status,
 	end_reason, started_at, answered_at, ended_at, duration_seconds, last_transcript_snippet, recording_path,
-	options, sip_call_id`
+	options, sip_call_id, analysis, analysis_pending`
 
 	turnFields = `id, call_id, role, text, confidence, response, dtmf, interrupted, started_at, ended_at, created_at,
 	latency`
@@ -43,6 +45,7 @@ func callDest(c *agentphone.Call) []any {
 		&c.From, &c.To, &c.Direction, &c.Type, &c.Status, nullStringCol{&c.EndReason}, timeCol{&c.StartedAt},
 		nullTimeCol{&c.AnsweredAt}, nullTimeCol{&c.EndedAt}, nullIntCol{&c.DurationSeconds},
 		nullStringCol{&c.LastTranscriptSnippet}, nullStringCol{&c.RecordingPath}, optionsCol{&c.Options}, &c.SIPCallID,
+		analysisCol{&c.Analysis}, &c.AnalysisPending,
 	}
 }
 
@@ -69,6 +72,44 @@ func (c optionsCol) Scan(src any) error {
 		return fmt.Errorf("call options: %w", err)
 	}
 	return nil
+}
+
+// analysisCol scans a call's analysis, a JSON object or NULL (nil).
+type analysisCol struct{ p **agentphone.CallAnalysis }
+
+func (c analysisCol) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*c.p = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("call analysis: unexpected %T", src)
+	}
+	a := new(agentphone.CallAnalysis)
+	if err := json.Unmarshal(b, a); err != nil {
+		return fmt.Errorf("call analysis: %w", err)
+	}
+	*c.p = a
+	return nil
+}
+
+// dbAnalysis binds a call's analysis as a JSON object, or NULL. An LLM
+// wrote its text: JSON holds any of it (invalid UTF-8 becomes U+FFFD, NUL
+// is escaped), so every database stores it.
+func dbAnalysis(a *agentphone.CallAnalysis) (any, error) {
+	if a == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("call analysis: %w", err)
+	}
+	return string(b), nil
 }
 
 func turnDest(t *agentphone.Turn) []any {
@@ -150,6 +191,10 @@ func (s *Store) CreateCall(ctx context.Context, c *agentphone.Call, maxLive int)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create call: options: %w", err)
 	}
+	analysis, err := dbAnalysis(c.Analysis)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create call: %w", err)
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		rows, err := s.txQuery(ctx, tx, `SELECT 1 FROM accounts WHERE id = $1`+s.d.LockRows, c.AccountID)
@@ -167,11 +212,12 @@ func (s *Store) CreateCall(ctx context.Context, c *agentphone.Call, maxLive int)
 			}
 		}
 		_, err = s.txExec(ctx, tx, `INSERT INTO calls (`+callCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			c.ID, c.AccountID, dbNullString(c.AgentID), dbNullString(c.NumberID), dbNullString(c.PhoneNumber),
 			c.From, c.To, c.Direction, c.Type, c.Status, dbNullString(c.EndReason), dbTime(c.StartedAt),
 			dbNullTime(c.AnsweredAt), dbNullTime(c.EndedAt), dbNullInt(c.DurationSeconds),
-			dbNullText(c.LastTranscriptSnippet), dbNullString(c.RecordingPath), string(opts), c.SIPCallID)
+			dbNullText(c.LastTranscriptSnippet), dbNullString(c.RecordingPath), string(opts), c.SIPCallID,
+			analysis, c.AnalysisPending)
 		if err != nil && s.d.IsForeignKeyViolation(err) {
 			return agentphone.Errorf(agentphone.KindNotFound, "The call's agent or number no longer exists")
 		}
@@ -350,11 +396,52 @@ func (s *Store) ListCallEvents(ctx context.Context, accountID, callID string) ([
 // ended and stores no second event.
 func (s *Store) FinishCall(ctx context.Context, id string,
 	finish func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error)) (*agentphone.Call, bool, error) {
+	return s.changeCall(ctx, "finish call", id, (*agentphone.Call).Ended, finish,
+		func(ctx context.Context, tx *sql.Tx, c *agentphone.Call) (*sql.Rows, error) {
+			analysis, err := dbAnalysis(c.Analysis)
+			if err != nil {
+				return nil, err
+			}
+			return s.txQuery(ctx, tx, `UPDATE calls SET status = $1, end_reason = $2, ended_at = $3,
+					duration_seconds = $4, recording_path = $5, analysis = $6, analysis_pending = $7
+				WHERE id = $8 RETURNING `+callCols,
+				c.Status, dbNullString(c.EndReason), dbNullTime(c.EndedAt), dbNullInt(c.DurationSeconds),
+				dbNullString(c.RecordingPath), analysis, c.AnalysisPending, id)
+		})
+}
+
+// SettleCallAnalysis implements agentphone.Store: see there. As in
+// FinishCall, the call's row is locked first: of two settles at once the
+// second sees the call settled and stores no second event.
+func (s *Store) SettleCallAnalysis(ctx context.Context, id string,
+	settle func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error)) (*agentphone.Call, bool, error) {
+	settled := func(c *agentphone.Call) bool { return !c.AnalysisPending }
+	return s.changeCall(ctx, "settle call analysis", id, settled, settle,
+		func(ctx context.Context, tx *sql.Tx, c *agentphone.Call) (*sql.Rows, error) {
+			analysis, err := dbAnalysis(c.Analysis)
+			if err != nil {
+				return nil, err
+			}
+			return s.txQuery(ctx, tx, `UPDATE calls SET analysis = $1, analysis_pending = $2 WHERE id = $3
+				RETURNING `+callCols, analysis, false, id)
+		})
+}
+
+// changeCall runs the transaction of FinishCall and SettleCallAnalysis
+// (op names it in errors): it locks call id's row; unless done says the
+// change was made already, it reads the call's turns and conversation,
+// has fn change the call and make the delivery of its event, writes the
+// call with update and stores the delivery. It returns the call as stored
+// and whether it was changed; the outbox hears of the delivery once
+// committed.
+func (s *Store) changeCall(ctx context.Context, op, id string, done func(*agentphone.Call) bool,
+	fn func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error),
+	update func(ctx context.Context, tx *sql.Tx, c *agentphone.Call) (*sql.Rows, error)) (*agentphone.Call, bool, error) {
 	var (
-		out      *agentphone.Call
-		finished bool
-		d        *agentphone.Delivery
-		fnErr    error
+		out     *agentphone.Call
+		changed bool
+		d       *agentphone.Delivery
+		fnErr   error
 	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c := new(agentphone.Call)
@@ -362,7 +449,7 @@ func (s *Store) FinishCall(ctx context.Context, id string,
 		if err := scanOne(rows, err, callDest(c)...); err != nil {
 			return notFound(err, msgCallNotFound)
 		}
-		if c.Ended() {
+		if done(c) {
 			out = c
 			return nil
 		}
@@ -386,35 +473,42 @@ func (s *Store) FinishCall(ctx context.Context, id string,
 				return fmt.Errorf("conversation: %w", err)
 			}
 		}
-		if d, fnErr = finish(c, turns, conv); fnErr != nil {
+		if d, fnErr = fn(c, turns, conv); fnErr != nil {
 			return fnErr
 		}
-		ended := new(agentphone.Call)
-		rows, err = s.txQuery(ctx, tx, `UPDATE calls SET status = $1, end_reason = $2, ended_at = $3,
-				duration_seconds = $4, recording_path = $5 WHERE id = $6 RETURNING `+callCols,
-			c.Status, dbNullString(c.EndReason), dbNullTime(c.EndedAt), dbNullInt(c.DurationSeconds),
-			dbNullString(c.RecordingPath), id)
-		if err := scanOne(rows, err, callDest(ended)...); err != nil {
-			return fmt.Errorf("end: %w", err)
+		stored := new(agentphone.Call)
+		rows, err = update(ctx, tx, c)
+		if err := scanOne(rows, err, callDest(stored)...); err != nil {
+			return fmt.Errorf("update: %w", err)
 		}
 		if d != nil {
 			if err := s.createDeliveryTx(ctx, tx, d); err != nil {
 				return fmt.Errorf("event: %w", err)
 			}
 		}
-		out, finished = ended, true
+		out, changed = stored, true
 		return nil
 	})
 	if fnErr != nil {
 		return nil, false, fnErr
 	}
 	if err != nil {
-		return nil, false, wrap("finish call", err)
+		return nil, false, wrap(op, err)
 	}
 	if d != nil {
 		s.notifyDelivery(d)
 	}
-	return out, finished, nil
+	return out, changed, nil
+}
+
+// ListAnalysisPendingCalls implements agentphone.Store.
+func (s *Store) ListAnalysisPendingCalls(ctx context.Context) ([]*agentphone.Call, error) {
+	rows, err := s.query(ctx, `SELECT `+callCols+` FROM calls WHERE analysis_pending ORDER BY ended_at, id`)
+	if err != nil {
+		return nil, wrap("list analysis-pending calls", err)
+	}
+	out, err := scanRows(rows, scanCall)
+	return out, wrap("list analysis-pending calls", err)
 }
 
 // GetAccountSettings implements agentphone.Store.
