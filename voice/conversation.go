@@ -42,6 +42,9 @@ type Conversation struct {
 	Observe func(stage string, d time.Duration)
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
+	// Location is the time zone of a hosted greeting's {{current_time}};
+	// nil: UTC.
+	Location *time.Location
 
 	live sync.Map // call id → *conv, for Say
 }
@@ -691,8 +694,12 @@ func (cv *conv) replyEnded(a *answer, err error) {
 	}
 	a.final = true
 	if err != nil && cv.ctx.Err() == nil {
-		cv.log.Warn("the turn's webhook failed", "err", err)
-		cv.addEvent("webhook_error", map[string]any{"error": err.Error()})
+		typ := "webhook_error"
+		if agentphone.Hosted(cv.s.Call, cv.s.Agent) {
+			typ = "llm_error"
+		}
+		cv.log.Warn("answering the turn failed", "event", typ, "err", err)
+		cv.addEvent(typ, map[string]any{"error": err.Error()})
 		if len(a.said) == 0 && !a.closed {
 			// The caller is not left in dead air: they hear that the
 			// agent could not answer, and may speak again.
@@ -703,8 +710,9 @@ func (cv *conv) replyEnded(a *answer, err error) {
 	cv.closeTexts(a)
 }
 
-// fallbackLine is what the caller hears when the webhook fails (time-out,
-// error status, unreachable) before saying anything.
+// fallbackLine is what the caller hears when the webhook or the language
+// model fails (time-out, error status, unreachable) before saying
+// anything.
 const fallbackLine = "Sorry, I didn't catch that. Could you say it again?"
 
 func (cv *conv) closeTexts(a *answer) {
@@ -971,22 +979,25 @@ func (cv *conv) backchannelNow(phrase string) {
 
 // greet speaks the greeting.
 func (cv *conv) greet() {
-	if text := greeting(cv.s.Call, cv.s.Agent); strings.TrimSpace(text) != "" {
+	if text := cv.c.greeting(cv.s.Call, cv.s.Agent); strings.TrimSpace(text) != "" {
 		cv.speakLine(text)
 	}
 }
 
 // greeting is what the agent says first on call c: the agent's
 // beginMessage, or on outbound calls the call's initialGreeting when it
-// has one.
-func greeting(c *agentphone.Call, a *agentphone.Agent) string {
-	if c.Direction == agentphone.DirectionOutbound && c.Options.InitialGreeting != nil {
-		return *c.Options.InitialGreeting
+// has one. A hosted call's greeting has its {{variables}} filled.
+func (c *Conversation) greeting(call *agentphone.Call, a *agentphone.Agent) string {
+	text := ""
+	if call.Direction == agentphone.DirectionOutbound && call.Options.InitialGreeting != nil {
+		text = *call.Options.InitialGreeting
+	} else if a.BeginMessage != nil {
+		text = *a.BeginMessage
 	}
-	if a.BeginMessage != nil {
-		return *a.BeginMessage
+	if agentphone.Hosted(call, a) && strings.Contains(text, "{{") {
+		text = agentphone.FillVariables(text, agentphone.CallVariables(call, a, c.now(), c.Location))
 	}
-	return ""
+	return text
 }
 
 // speechRequest asks for text in the voice of call c's agent (the call's
@@ -1006,7 +1017,7 @@ func speechRequest(c *agentphone.Call, a *agentphone.Agent, text string, rate in
 // guess.
 func (c *Conversation) Prepare(ctx context.Context, call *agentphone.Call, agent *agentphone.Agent, rate int) {
 	cache, ok := c.Speech.(*SpeechCache)
-	text := greeting(call, agent)
+	text := c.greeting(call, agent)
 	if !ok || strings.TrimSpace(text) == "" {
 		return
 	}

@@ -2,6 +2,7 @@ package voice
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/agentphone/agentphone"
@@ -59,4 +60,29 @@ type Reply struct {
 	Problems []string
 	// FirstByte is when the answer began to arrive (zero when unknown).
 	FirstByte time.Time
+}
+
+// ByMode answers each turn with Hosted when the call is hosted (the agent
+// is in hosted mode, or the call was placed with a systemPrompt), else
+// with Webhook.
+type ByMode struct {
+	Webhook, Hosted Responder
+}
+
+// ErrHostedUnavailable answers a hosted call's turn on a server without a
+// language model.
+var ErrHostedUnavailable = errors.New("this call runs the built-in LLM (hosted mode), but no language model is configured on the server")
+
+// Respond implements Responder.
+func (b ByMode) Respond(ctx context.Context, t TurnRequest) (ReplyStream, error) {
+	r := b.Webhook
+	if agentphone.Hosted(t.Call, t.Agent) {
+		if r = b.Hosted; r == nil {
+			return nil, ErrHostedUnavailable
+		}
+	}
+	if r == nil {
+		return nil, errors.New("no responder is configured for this call")
+	}
+	return r.Respond(ctx, t)
 }
