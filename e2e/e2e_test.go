@@ -38,6 +38,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentphone/agentphone/openai/openaitest"
 	"github.com/agentphone/agentphone/storetest"
 )
 
@@ -325,12 +326,14 @@ func cli(t *testing.T, databaseURL string, args ...string) (stdout, stderr strin
 	return out.String(), errb.String(), err
 }
 
-// cleanEnv is the test's environment without AGENTPHONE_* variables, so that
-// a developer's own settings cannot leak into the processes under test.
+// cleanEnv is the test's environment without AGENTPHONE_* variables and
+// providers' keys, so that a developer's own settings cannot leak into the
+// processes under test.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AGENTPHONE_") {
+		if !strings.HasPrefix(kv, "AGENTPHONE_") && !strings.HasPrefix(kv, "OPENAI_") && !strings.HasPrefix(kv, "ANTHROPIC_") &&
+			!strings.HasPrefix(kv, "DEEPGRAM_") && !strings.HasPrefix(kv, "ELEVENLABS_") {
 			env = append(env, kv)
 		}
 	}
@@ -503,7 +506,10 @@ func TestSDKMessaging(t *testing.T) {
 func runSDKScript(t *testing.T, script string, minChecks int) {
 	forEachBackend(t, func(t *testing.T, databaseURL string) {
 		node := requireNode(t)
-		s := startServer(t, databaseURL)
+		// Hosted agents need a model: an OpenAI-protocol double stands in.
+		llm := openaitest.NewServer()
+		t.Cleanup(llm.Close)
+		s := startServer(t, databaseURL, "--llm-base-url", llm.BaseURL())
 
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -535,6 +541,25 @@ func runSDKScript(t *testing.T, script string, minChecks int) {
 			t.Errorf("GET /healthz = %d %s, want 200", code, body)
 		}
 		s.stop(t)
+	})
+}
+
+// TestHostedNeedsModel: on a server without a language model, a hosted
+// agent is refused with what to configure; a webhook agent is not.
+func TestHostedNeedsModel(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, databaseURL string) {
+		s := startServer(t, databaseURL)
+		code, body := s.post(t, "/v1/agents", s.Key, `{"name": "H", "voiceMode": "hosted", "systemPrompt": "Help."}`)
+		if code != http.StatusBadRequest || !strings.Contains(body, "OPENAI_API_KEY") || !strings.Contains(body, "ANTHROPIC_API_KEY") {
+			t.Errorf("POST /v1/agents hosted without a model = %d %s, want 400 naming what to set", code, body)
+		}
+		if code, body := s.post(t, "/v1/agents", s.Key, `{"name": "W"}`); code != http.StatusOK {
+			t.Errorf("POST /v1/agents webhook = %d %s", code, body)
+		}
+		if !strings.Contains(s.out.String(), "no language model is configured") {
+			t.Errorf("the server did not say at start that hosted mode is off:\n%s", s.out.String())
+		}
 	})
 }
 

@@ -65,6 +65,15 @@ type Config struct {
 	STTModelAccurate     string        // recognition model of sttMode accurate
 	TTSModel             string        // OpenAI-compatible speech model
 	PprofAddr            string        // where Go's profiles and traces are served; "" = nowhere
+	AnthropicAPIKey      string        // Anthropic: the LLM of hosted agents
+	AnthropicBaseURL     string        // Anthropic's API base URL ("" = Anthropic's)
+	LLMProvider          string        // openai, anthropic or none; "" = the first configured
+	LLMBaseURL           string        // an OpenAI-compatible chat server for the LLM alone
+	LLMAPIKey            string        // that server's key ("" = OPENAI_API_KEY)
+	LLMModelTurbo        string        // model of modelTier turbo
+	LLMModelBalanced     string        // model of modelTier balanced
+	LLMModelMax          string        // model of modelTier max
+	Timezone             string        // time zone of hosted prompts' {{current_time}}
 }
 
 // setting binds one Config field to its flag and environment variable.
@@ -141,6 +150,15 @@ func serveSettings(c *Config) []setting {
 		{"stt-model", "AGENTPHONE_STT_MODEL", "speech recognition model of agents in sttMode fast (and accurate unless --stt-model-accurate); default the provider's", str(&c.STTModel, "")},
 		{"stt-model-accurate", "AGENTPHONE_STT_MODEL_ACCURATE", "speech recognition model of agents in sttMode accurate", str(&c.STTModelAccurate, "")},
 		{"tts-model", "AGENTPHONE_TTS_MODEL", "speech model of the openai-* voices (default gpt-4o-mini-tts)", str(&c.TTSModel, "")},
+		{"anthropic-api-key", "ANTHROPIC_API_KEY", "Anthropic API key: the LLM of hosted agents", str(&c.AnthropicAPIKey, "")},
+		{"anthropic-base-url", "ANTHROPIC_BASE_URL", "Anthropic API base URL (for a proxy or a test double)", str(&c.AnthropicBaseURL, "")},
+		{"llm-provider", "AGENTPHONE_LLM_PROVIDER", "the LLM of hosted agents: openai, anthropic or none (default: the first configured of openai, anthropic)", str(&c.LLMProvider, "")},
+		{"llm-base-url", "AGENTPHONE_LLM_BASE_URL", "an OpenAI-compatible chat-completions server for the LLM alone (Ollama, vLLM, llama.cpp, Groq), e.g. http://127.0.0.1:11434/v1", str(&c.LLMBaseURL, "")},
+		{"llm-api-key", "AGENTPHONE_LLM_API_KEY", "the API key of --llm-base-url (default OPENAI_API_KEY)", str(&c.LLMAPIKey, "")},
+		{"llm-model-turbo", "AGENTPHONE_LLM_MODEL_TURBO", "model of agents with modelTier turbo (default: the provider's, see docs/hosted.md)", str(&c.LLMModelTurbo, "")},
+		{"llm-model-balanced", "AGENTPHONE_LLM_MODEL_BALANCED", "model of agents with modelTier balanced", str(&c.LLMModelBalanced, "")},
+		{"llm-model-max", "AGENTPHONE_LLM_MODEL_MAX", "model of agents with modelTier max", str(&c.LLMModelMax, "")},
+		{"timezone", "AGENTPHONE_TIMEZONE", "IANA time zone of the date and time hosted agents are told (default UTC)", str(&c.Timezone, "")},
 		{"pprof-addr", "AGENTPHONE_PPROF_ADDR", "serve Go's profiles and execution traces (/debug/pprof/) on this address, without authentication: keep it on loopback (\"\" = off)", str(&c.PprofAddr, "")},
 		{"webhook-log-retention", "AGENTPHONE_WEBHOOK_LOG_RETENTION", "how long finished webhook deliveries stay in the delivery log", func(fs *pflag.FlagSet, n, u string) { fs.DurationVar(&c.WebhookLogRetention, n, 30*24*time.Hour, u) }},
 	}

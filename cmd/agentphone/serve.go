@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/hosted"
 	"github.com/agentphone/agentphone/httpapi"
 	"github.com/agentphone/agentphone/webhook"
 )
@@ -131,6 +133,15 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 		return err
 	}
 	voices := sp.voices
+	model, err := newLLM(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hostedUnavailable := ""
+	if model.model == nil {
+		hostedUnavailable = msgNoLLM
+	}
 	webhooks := &agentphone.WebhookService{Store: store, Poster: poster}
 	messages := &agentphone.MessageService{Store: store, Webhooks: webhooks, SendRetry: sendRetry, Logger: logger}
 	carriers, err := newCarriers(cfg, baseURL, store, messages, logger)
@@ -145,16 +156,29 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 
 	calls := &agentphone.CallService{
 		Store: store, Webhooks: webhooks, Voices: voices, Logger: logger,
-		MaxConcurrentCalls: cfg.MaxConcurrentCalls,
+		MaxConcurrentCalls: cfg.MaxConcurrentCalls, HostedUnavailable: hostedUnavailable,
 	}
 	calls.RecordCalls = cfg.RecordCalls
+	if model.model != nil { // post-call analysis (summary, sentiment) on the fastest tier
+		calls.Analyzer = &hosted.Analyzer{LLM: model.model, Model: cmp.Or(model.models["turbo"], model.models["balanced"]), Log: logger}
+	}
 	// Calls a previous run left under way are over: end them (failed,
 	// server-stopped) before any new call comes in.
 	if _, err := calls.RecoverUnfinished(ctx); err != nil {
 		logger.Error("ending the calls a previous run left under way failed", "err", err)
 	}
+	// Runs after the calls have ended (the SIP edge stops first) and before
+	// the outbox and the store stop: analyses cut short are made again on
+	// the next start.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := calls.WaitAnalyses(sctx); err != nil {
+			logger.Warn("call analyses under way did not finish; they are made on the next start", "err", err)
+		}
+	}()
 	// The SIP edge answers and places calls; it is calls' Controller.
-	conversation := newConversation(cfg, sp, calls, webhooks, poster.Sender, reg, logger)
+	conversation := newConversation(cfg, sp, model, calls, webhooks, messages, poster.Sender, reg, logger)
 	sipSrv, err := startSIP(bgCtx, cfg, calls, conversation, reg, logger)
 	if err != nil {
 		ln.Close()
@@ -173,7 +197,7 @@ func serveRun(ctx context.Context, cfg *Config, io streams) error {
 	}
 	api := httpapi.New(httpapi.Options{
 		Accounts: accounts,
-		Agents:   &agentphone.AgentService{Store: store, Voices: voices},
+		Agents:   &agentphone.AgentService{Store: store, Voices: voices, HostedUnavailable: hostedUnavailable},
 		Numbers: &agentphone.NumberService{
 			Store:                store,
 			Provider:             carriers.numbers,

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentphone/agentphone"
+	"github.com/agentphone/agentphone/hosted"
 	"github.com/agentphone/agentphone/sip"
 	"github.com/agentphone/agentphone/voice"
 	"github.com/agentphone/agentphone/webhook"
@@ -95,17 +96,25 @@ func registerSIPMetrics(reg prometheus.Registerer, st *sip.Stats) {
 
 // newConversation is the conversation engine of calls, with its latency
 // histograms on /metrics.
-func newConversation(cfg *Config, sp *speech, calls *agentphone.CallService, webhooks *agentphone.WebhookService,
-	sender *webhook.Sender, reg prometheus.Registerer, logger *slog.Logger) *voice.Conversation {
+func newConversation(cfg *Config, sp *speech, model *llm, calls *agentphone.CallService, webhooks *agentphone.WebhookService,
+	messages *agentphone.MessageService, sender *webhook.Sender, reg prometheus.Registerer, logger *slog.Logger) *voice.Conversation {
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "agentphone_voice_turn_latency_seconds",
 		Help:    "Stages of an agent turn: transcript (caller's end of speech → final transcript), decision (→ end of turn), first_byte (→ webhook's first byte), first_audio (→ first synthesised audio), first_packet (→ first audio packet sent), engine (end of turn → first packet), total (end of speech → first packet).",
 		Buckets: []float64{0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10},
 	}, []string{"stage"})
 	reg.MustRegister(latency)
+	respond := voice.ByMode{Webhook: &voice.WebhookResponder{Webhooks: webhooks, Calls: calls, Sender: sender, Log: logger}}
+	if model.model != nil {
+		respond.Hosted = &hosted.Responder{
+			LLM: model.model, Models: model.models, Messages: hosted.Messages{Service: messages}, Events: calls,
+			Location: model.loc, Log: logger,
+		}
+	}
 	return &voice.Conversation{
 		Speech: sp.speak, Listen: sp.listen, ListenFile: sp.listenFile,
-		Respond:     &voice.WebhookResponder{Webhooks: webhooks, Calls: calls, Sender: sender, Log: logger},
+		Respond:     respond,
+		Location:    model.loc,
 		MaxDuration: cfg.MaxCallDuration,
 		Observe:     func(stage string, d time.Duration) { latency.WithLabelValues(stage).Observe(d.Seconds()) },
 	}
