@@ -93,6 +93,7 @@ func (c *Conversation) Run(ctx context.Context, s *Session) string {
 type (
 	frameEvent struct {
 		voiced bool
+		beep   bool // a beep ended in this frame (only while listenBeeps)
 		at     time.Time
 		// lastVoiced is the caller's last voiced frame so far: frames are
 		// reported one by one only while the loop asks for them (perFrame),
@@ -151,9 +152,11 @@ type conv struct {
 	// barge-in; a caller turn with backchannels); otherwise it reports
 	// only where the caller's voice starts and stops.
 	perFrame atomic.Bool
-	records  chan func(context.Context) // stores, in order (record)
-	po       *playout
-	wg       sync.WaitGroup
+	// listenBeeps asks the input to look for a voicemail beep.
+	listenBeeps atomic.Bool
+	records     chan func(context.Context) // stores, in order (record)
+	po          *playout
+	wg          sync.WaitGroup
 
 	// The caller.
 	callerVoiced bool
@@ -174,6 +177,15 @@ type conv struct {
 	pendingFiles int // utterances sent to recognition, words not back yet
 
 	turns []*agentphone.Turn // stored so far, oldest first
+
+	// Who answered an outbound call (machine.go), and call screeners.
+	detecting   bool             // this call runs answering-machine detection
+	amd         *MachineDetector // deciding who answered; nil once decided
+	detectHeard []string         // the callee's words while it decides
+	waiter      *BeepWaiter      // a machine answered: waiting for its beep
+	voicemail   bool             // the voicemail message is being left
+	screenReply string           // the answer to a call screener; "" when screening is off
+	screened    int              // screeners answered so far
 
 	// The agent.
 	seq          int
@@ -197,6 +209,7 @@ type answer struct {
 
 	hangup, transfer bool
 	digits           string
+	screening        bool // the answer to a call screener
 
 	// Latency stages (zero when not reached).
 	endOfSpeech, transcript, decision, firstByte, firstAudio, firstPacket time.Time
@@ -217,6 +230,10 @@ func newConv(c *Conversation, s *Session) *conv {
 	}
 	cv.wait = cv.endpoint.Wait("")
 	cv.barge = NewBargeIn(s.Agent.InterruptionSensitivity)
+	if s.Call.Direction == agentphone.DirectionOutbound {
+		cv.detecting = agentphone.Hosted(s.Call, s.Agent) || s.Agent.VoicemailMessage != nil
+		cv.screenReply = screeningReply(s.Call, s.Agent)
+	}
 	if s.Agent.EnableBackchannel && cv.hasSTT { // without words a turn never ends: nothing to acknowledge
 		cv.backchannel = NewBackchanneler(s.Agent.Language)
 	}
@@ -307,7 +324,12 @@ func (cv *conv) run(parent context.Context) string {
 	}
 	cv.goRun(func() { in.run(ctx) })
 
-	cv.greet()
+	if cv.detecting {
+		cv.amd = NewMachineDetector(start)
+		cv.listenBeeps.Store(true)
+	} else {
+		cv.greet()
+	}
 
 	defer func() {
 		cancel()
@@ -320,7 +342,7 @@ func (cv *conv) run(parent context.Context) string {
 	// moment one of them is due (a single timer, re-armed after each).
 	due := time.NewTimer(time.Hour)
 	defer due.Stop()
-	cv.perFrame.Store(cv.answer != nil)
+	cv.perFrame.Store(cv.answer != nil || cv.amd != nil)
 	for {
 		var reason string
 		select {
@@ -348,7 +370,8 @@ func (cv *conv) run(parent context.Context) string {
 		} else {
 			due.Stop()
 		}
-		cv.perFrame.Store(cv.answer != nil || cv.backchannel != nil && !cv.turnStart.IsZero())
+		cv.perFrame.Store(cv.answer != nil || cv.amd != nil || cv.waiter != nil ||
+			cv.backchannel != nil && !cv.turnStart.IsZero())
 	}
 }
 
@@ -399,6 +422,9 @@ func (cv *conv) handle(ev any) string {
 		if ev.lastVoiced.After(cv.lastVoiced) {
 			cv.lastVoiced = ev.lastVoiced
 		}
+		if cv.amd != nil || cv.waiter != nil {
+			return cv.detect(ev.voiced, ev.beep, ev.at)
+		}
 		return cv.frame(ev.voiced, ev.at)
 	case transcriptEvent:
 		if !ev.began.IsZero() && ev.began.Before(cv.quietAt) && !cv.bargedAt.After(ev.began) {
@@ -408,6 +434,14 @@ func (cv *conv) handle(ev any) string {
 				cv.pendingFiles--
 			}
 			return ""
+		}
+		if text := strings.TrimSpace(ev.t.Text); ev.t.Final && text != "" {
+			if cv.screen(text) {
+				return ""
+			}
+			if cv.amd != nil || cv.waiter != nil || cv.voicemail {
+				return cv.detectText(text, ev.at)
+			}
 		}
 		cv.transcript(ev.t, ev.at)
 		return cv.check(cv.now())
@@ -473,7 +507,7 @@ func (cv *conv) frame(voiced bool, at time.Time) string {
 		cv.turnStart = at
 	}
 	cv.callerVoiced = voiced
-	if a := cv.answer; a != nil && cv.barge.Push(voiced, audio.FrameDuration) {
+	if a := cv.answer; a != nil && !cv.voicemail && cv.barge.Push(voiced, audio.FrameDuration) {
 		cv.bargeIn(a, at)
 	}
 	if cv.backchannel != nil && cv.answer == nil {
@@ -817,6 +851,14 @@ func (cv *conv) spoken(a *answer) string {
 		return "" // more replies may come
 	}
 	cv.finishAnswer(false)
+	if cv.voicemail {
+		return agentphone.EndVoicemail
+	}
+	if a.screening && cv.detecting {
+		// Who picks up after the screener is judged afresh.
+		cv.amd = NewMachineDetector(cv.now())
+		cv.listenBeeps.Store(true)
+	}
 	switch {
 	case a.transfer && cv.s.Agent.TransferNumber != nil && cv.s.Transfer != nil:
 		to := *cv.s.Agent.TransferNumber
@@ -943,12 +985,13 @@ func (cv *conv) interrupt(time.Time) {
 }
 
 // speakLine says text as an agent turn of its own.
-func (cv *conv) speakLine(text string) {
+func (cv *conv) speakLine(text string) *answer {
 	a := cv.newAnswer()
 	a.said = []string{text}
 	a.texts.push(text)
 	a.final = true
 	cv.closeTexts(a)
+	return a
 }
 
 // backchannelNow says a short acknowledgement under the caller's pause;

@@ -153,9 +153,17 @@ type fakeCall struct {
 
 func startCall(t *testing.T, c *Conversation, agent *agentphone.Agent) *fakeCall {
 	t.Helper()
-	fc := &fakeCall{calls: newFakeCalls(), keys: make(chan rune, 8), sent: make(chan rune, 8), end: make(chan string, 1)}
 	call := &agentphone.Call{ID: "call_test", AccountID: "acct", Direction: agentphone.DirectionInbound}
+	return startCallOf(t, c, agent, call, func(int) []int16 { return make([]int16, 160) })
+}
+
+// startCallOf runs call, whose caller sends the frames of audio (frame i
+// at i × 20 ms) in real time.
+func startCallOf(t *testing.T, c *Conversation, agent *agentphone.Agent, call *agentphone.Call, caller func(i int) []int16) *fakeCall {
+	t.Helper()
+	fc := &fakeCall{calls: newFakeCalls(), keys: make(chan rune, 8), sent: make(chan rune, 8), end: make(chan string, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
+	frame := 0
 	tick := time.NewTicker(audio.FrameDuration)
 	t.Cleanup(func() {
 		cancel()
@@ -171,7 +179,8 @@ func startCall(t *testing.T, c *Conversation, agent *agentphone.Agent) *fakeCall
 		Caller: audio.SourceFunc(func(ctx context.Context) (audio.Frame, error) {
 			select {
 			case <-tick.C:
-				return audio.Frame{Samples: make([]int16, 160), Rate: 8000}, nil
+				frame++
+				return audio.Frame{Samples: caller(frame - 1), Rate: 8000}, nil
 			case <-ctx.Done():
 				return audio.Frame{}, ctx.Err()
 			}

@@ -18,6 +18,7 @@ type input struct {
 	cv       *conv
 	denoiser *audio.Denoiser
 	det      *audio.EnergyDetector
+	beeps    *audio.BeepDetector // while the engine listens for a voicemail beep
 	stream   TranscriptionStream // nil: none
 	file     FileTranscriber     // nil: none
 	opts     TranscribeOptions
@@ -91,6 +92,13 @@ func (in *input) run(ctx context.Context) {
 			}
 			return
 		}
+		beep := false
+		if in.cv.listenBeeps.Load() { // on the line's own audio: denoising may soften a tone
+			if in.beeps == nil {
+				in.beeps = audio.NewBeepDetector(f.Rate)
+			}
+			beep = in.beeps.Push(f.Samples)
+		}
 		if in.denoiser != nil {
 			f = in.denoiser.Process(f)
 		}
@@ -112,8 +120,8 @@ func (in *input) run(ctx context.Context) {
 		if voiced {
 			lastVoiced = now
 		}
-		if voiced != prev || in.cv.perFrame.Load() {
-			in.cv.emit(frameEvent{voiced: voiced, at: now, lastVoiced: lastVoiced})
+		if voiced != prev || beep || in.cv.perFrame.Load() {
+			in.cv.emit(frameEvent{voiced: voiced, beep: beep, at: now, lastVoiced: lastVoiced})
 		}
 		prev = voiced
 	}
