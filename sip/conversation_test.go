@@ -162,6 +162,7 @@ type handset struct {
 	codec audio.Codec
 	say   chan []int16
 	said  chan time.Time // when each utterance has been sent whole
+	keys  chan rune      // keys the agent pressed (RFC 4733)
 
 	mu    sync.Mutex
 	heard []heardFrame
@@ -179,8 +180,17 @@ func newHandset(t *testing.T, med *diago.DialogMedia) *handset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, codec, rprops := ear(t, med) // the phone sends in the codec it receives
-	h := &handset{t: t, codec: codec, say: make(chan []int16, 4), said: make(chan time.Time, 4), news: make(chan struct{}, 1)}
+	var keys diago.DTMFReader
+	rd, codec, rprops := ear(t, med, diago.WithAudioReaderDTMF(&keys)) // the phone sends in the codec it receives
+	h := &handset{t: t, codec: codec, say: make(chan []int16, 4), said: make(chan time.Time, 4), news: make(chan struct{}, 1),
+		keys: make(chan rune, 16)}
+	keys.OnDTMF(func(k rune) error {
+		select {
+		case h.keys <- k:
+		default:
+		}
+		return nil
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -342,9 +352,9 @@ func (c *convRig) nextTurn(t *testing.T) voiceTurn {
 }
 
 // transcript returns the call's turns as "role: text" lines.
-func (c *convRig) transcript(t *testing.T, id string) []*agentphone.Turn {
+func (r *rig) transcript(t *testing.T, id string) []*agentphone.Turn {
 	t.Helper()
-	turns, err := c.calls.Transcript(t.Context(), c.sc, id)
+	turns, err := r.calls.Transcript(t.Context(), r.sc, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -314,10 +314,10 @@ func (r *rig) waitEnd(id string) *agentphone.Call {
 
 // ear returns the reader of the audio the phone receives, its codec and
 // the media's properties (the payload type the audio comes in).
-func ear(t *testing.T, med *diago.DialogMedia) (io.Reader, audio.Codec, diago.MediaProps) {
+func ear(t *testing.T, med *diago.DialogMedia, opts ...diago.AudioReaderOption) (io.Reader, audio.Codec, diago.MediaProps) {
 	t.Helper()
 	var props diago.MediaProps
-	r, err := med.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	r, err := med.AudioReader(append(opts, diago.WithAudioReaderMediaProps(&props))...)
 	if err != nil {
 		t.Fatal(err)
 	}
