@@ -25,6 +25,15 @@
 //     (speech on both sides of a gap of ≤ 5 ticks), which the caller would
 //     hear as a stutter;
 //   - CPU used by the process.
+//
+// With -hosted the agents are in hosted mode: the responder is the
+// built-in LLM's (hosted.Responder) through the real OpenAI chat adapter,
+// talking over loopback HTTP to the protocol double (openaitest), which
+// streams the same answer at once, word by word. It then also reports
+// clause → first frame: from the model's first streamed text to the
+// answer's first frame handed to the sink (the turn's first_audio and
+// first_packet latency stages), the engine's overhead on a streamed
+// answer; the tick's pickup comes on top, as above.
 package main
 
 import (
@@ -34,6 +43,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -43,6 +53,9 @@ import (
 
 	"github.com/agentphone/agentphone"
 	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/hosted"
+	"github.com/agentphone/agentphone/openai"
+	"github.com/agentphone/agentphone/openai/openaitest"
 	"github.com/agentphone/agentphone/voice"
 )
 
@@ -50,8 +63,9 @@ func main() {
 	calls := flag.Int("calls", 200, "conversations at once")
 	dur := flag.Duration("duration", 60*time.Second, "how long they run")
 	warm := flag.Duration("warmup", 5*time.Second, "time not measured at the start")
+	hostedMode := flag.Bool("hosted", false, "hosted agents: the LLM responder over HTTP to an OpenAI-protocol double")
 	flag.Parse()
-	if err := run(*calls, *dur, *warm); err != nil {
+	if err := run(*calls, *dur, *warm, *hostedMode); err != nil {
 		fmt.Fprintln(os.Stderr, "conversation:", err)
 		os.Exit(1)
 	}
@@ -65,11 +79,15 @@ type rig struct {
 	calls   []*call
 	engine  []time.Duration
 	pickup  []time.Duration
+	clause  []time.Duration // hosted: the model's first text → first frame to the sink
+	model   []time.Duration // hosted: end of turn → the model's first text
 	measure bool
+	hosted  bool
 }
 
 // call is one conversation's media and records.
 type call struct {
+	r      *rig
 	id     string
 	in     chan audio.Frame // the caller's frames, for the engine
 	out    chan sent        // the agent's frames, for the clock
@@ -89,8 +107,8 @@ type sent struct {
 	at time.Time
 }
 
-func run(n int, dur, warm time.Duration) error {
-	r := &rig{}
+func run(n int, dur, warm time.Duration, hostedMode bool) error {
+	r := &rig{hosted: hostedMode}
 	conv := &voice.Conversation{
 		Speech:     toneSpeech{},
 		ListenFile: instantSTT{},
@@ -106,17 +124,29 @@ func run(n int, dur, warm time.Duration) error {
 			r.mu.Unlock()
 		},
 	}
+	if hostedMode {
+		fake := openaitest.NewServer()
+		defer fake.Close()
+		fake.SetChat(func(openaitest.ChatRequest) openaitest.ChatReply { return openaitest.ChatReply{Text: answerText} })
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = n
+		chat, err := openai.NewChat(openai.Config{BaseURL: fake.BaseURL(), HTTPClient: &http.Client{Transport: tr}})
+		if err != nil {
+			return err
+		}
+		conv.Respond = &hosted.Responder{LLM: chat, Models: map[string]string{"balanced": "bench"}}
+	}
 	script := callerScript()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range n {
-		c := &call{id: fmt.Sprintf("call_%d", i), in: make(chan audio.Frame, 50), out: make(chan sent, 1), script: script,
+		c := &call{r: r, id: fmt.Sprintf("call_%d", i), in: make(chan audio.Frame, 50), out: make(chan sent, 1), script: script,
 			pos: (i * 37 * 160) % len(script)} // calls out of step, as real ones are
 		r.calls = append(r.calls, c)
 		sess := &voice.Session{
 			Call:  &agentphone.Call{ID: c.id, AccountID: "acct", Direction: agentphone.DirectionInbound},
-			Agent: agent(), Rate: rate, Calls: c, Log: slog.New(slog.DiscardHandler),
+			Agent: agent(hostedMode), Rate: rate, Calls: c, Log: slog.New(slog.DiscardHandler),
 			Caller: audio.SourceFunc(func(ctx context.Context) (audio.Frame, error) {
 				select {
 				case f := <-c.in:
@@ -208,6 +238,10 @@ func (r *rig) report(n int, dur, warm time.Duration, cpu float64) error {
 	fmt.Printf("conversations: %d for %s (after %s of warm-up), zero-latency provider doubles\n", n, dur, warm)
 	fmt.Printf("answers: %d  barge-ins: %d  under-runs: %d (in %d stretches of agent speech)\n", len(r.engine), len(stops), underruns, answers)
 	fmt.Printf("engine (end of turn → first frame to the sink): p50 %s  p99 %s  max %s\n", q(r.engine, 0.5), q(r.engine, 0.99), q(r.engine, 1))
+	if len(r.clause) > 0 {
+		fmt.Printf("model (end of turn → the LLM's first text):     p50 %s  p99 %s  max %s\n", q(r.model, 0.5), q(r.model, 0.99), q(r.model, 1))
+		fmt.Printf("clause (LLM's first text → first frame):       p50 %s  p99 %s  max %s\n", q(r.clause, 0.5), q(r.clause, 0.99), q(r.clause, 1))
+	}
 	fmt.Printf("pickup (frame waits for the clock's tick):    p50 %s  p99 %s\n", q(r.pickup, 0.5), q(r.pickup, 0.99))
 	fmt.Printf("barge-in stop (decision → last frame sent):   p50 %s  p99 %s  max %s\n", q(stops, 0.5), q(stops, 0.99), q(stops, 1))
 	fmt.Printf("CPU: %.0f %% of one core (%.2f s over %s)\n", 100*cpu/dur.Seconds(), cpu, dur)
@@ -254,8 +288,21 @@ func gaps(ticks []bool) (underruns, answers int) {
 	return underruns, answers
 }
 
-// AddTurn implements voice.Recorder.
-func (c *call) AddTurn(context.Context, *agentphone.Turn) error { return nil }
+// AddTurn implements voice.Recorder; it keeps the hosted answers' stages.
+func (c *call) AddTurn(_ context.Context, t *agentphone.Turn) error {
+	l := t.Latency
+	if l == nil || l.FirstByteToFirstAudioMs == nil || l.FirstAudioToFirstPacketMs == nil || l.DecisionToFirstByteMs == nil {
+		return nil
+	}
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	c.r.mu.Lock()
+	if c.r.measure && c.r.hosted {
+		c.r.clause = append(c.r.clause, ms(*l.FirstByteToFirstAudioMs+*l.FirstAudioToFirstPacketMs))
+		c.r.model = append(c.r.model, ms(*l.DecisionToFirstByteMs))
+	}
+	c.r.mu.Unlock()
+	return nil
+}
 
 // AddEvent implements voice.Recorder; it keeps the times of barge-ins.
 func (c *call) AddEvent(_ context.Context, _, typ string, data any) error {
@@ -283,11 +330,21 @@ func cpuSeconds(r syscall.Rusage) float64 {
 	return float64(r.Utime.Sec+r.Stime.Sec) + float64(r.Utime.Usec+r.Stime.Usec)/1e6
 }
 
-func agent() *agentphone.Agent {
+func agent(hostedMode bool) *agentphone.Agent {
 	greeting := "Hello."
-	return &agentphone.Agent{ID: "agt_bench", Voice: "bench", BeginMessage: &greeting, STTMode: "fast", AmbientSound: "none",
-		DenoisingMode: "noise-cancellation", MaxSilenceMs: 600000, VoiceSpeed: 1, InterruptionSensitivity: 0.8, Language: "en-US"}
+	a := &agentphone.Agent{ID: "agt_bench", Name: "Bench", Voice: "bench", BeginMessage: &greeting, STTMode: "fast", AmbientSound: "none",
+		DenoisingMode: "noise-cancellation", MaxSilenceMs: 600000, VoiceSpeed: 1, InterruptionSensitivity: 0.8, Language: "en-US",
+		VoiceMode: agentphone.VoiceModeWebhook, ModelTier: agentphone.DefaultModelTier}
+	if hostedMode {
+		prompt := "You tell callers when the shop opens."
+		a.VoiceMode, a.SystemPrompt = agentphone.VoiceModeHosted, &prompt
+	}
+	return a
 }
+
+// answerText is every answer: about 2.6 s of speech.
+const answerText = "We open at nine tomorrow morning. The shop on the corner opens a little later, at ten, " +
+	"and stays open until six in the evening every day except Sunday."
 
 // callerScript is 1.2 s of voice then 1.5 s of silence.
 func callerScript() []int16 {
@@ -328,8 +385,7 @@ func (instantSTT) TranscribeFile(context.Context, audio.Frame, voice.TranscribeO
 type instantAnswer struct{}
 
 func (instantAnswer) Respond(context.Context, voice.TurnRequest) (voice.ReplyStream, error) {
-	return &oneReply{text: "We open at nine tomorrow morning. The shop on the corner opens a little later, at ten, " +
-		"and stays open until six in the evening every day except Sunday."}, nil
+	return &oneReply{text: answerText}, nil
 }
 
 type oneReply struct {
