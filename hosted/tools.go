@@ -220,17 +220,13 @@ func (tn *turn) event(typ string, data map[string]any) {
 }
 
 // errorResult is a tool's failure as the model reads it.
-func errorResult(msg string) string { return mustJSON(map[string]string{"error": msg}) }
+func errorResult(msg string) string { return string(errorJSON(msg)) }
 
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return `{"error":"internal error"}`
-	}
-	return string(b)
-}
+// mustJSON is v as JSON text (maps of strings, numbers and times always
+// encode).
+func mustJSON(v any) string { return string(marshalNoHTMLEscape(v)) }
 
-func quote(s string) string { return mustJSON(s) }
+func quote(s string) string { return string(jsonString(s)) }
 
 // rawOrString is arguments as JSON when they are, else as text.
 func rawOrString(b json.RawMessage) any {

@@ -45,7 +45,7 @@ func callDest(c *agentphone.Call) []any {
 		&c.From, &c.To, &c.Direction, &c.Type, &c.Status, nullStringCol{&c.EndReason}, timeCol{&c.StartedAt},
 		nullTimeCol{&c.AnsweredAt}, nullTimeCol{&c.EndedAt}, nullIntCol{&c.DurationSeconds},
 		nullStringCol{&c.LastTranscriptSnippet}, nullStringCol{&c.RecordingPath}, optionsCol{&c.Options}, &c.SIPCallID,
-		analysisCol{&c.Analysis}, &c.AnalysisPending,
+		jsonCol[agentphone.CallAnalysis]{&c.Analysis, "call analysis"}, &c.AnalysisPending,
 	}
 }
 
@@ -74,10 +74,14 @@ func (c optionsCol) Scan(src any) error {
 	return nil
 }
 
-// analysisCol scans a call's analysis, a JSON object or NULL (nil).
-type analysisCol struct{ p **agentphone.CallAnalysis }
+// jsonCol scans a column holding a JSON object, or NULL (nil): a call's
+// analysis, a turn's latency.
+type jsonCol[T any] struct {
+	p    **T
+	what string // for errors
+}
 
-func (c analysisCol) Scan(src any) error {
+func (c jsonCol[T]) Scan(src any) error {
 	var b []byte
 	switch v := src.(type) {
 	case nil:
@@ -88,26 +92,26 @@ func (c analysisCol) Scan(src any) error {
 	case []byte:
 		b = v
 	default:
-		return fmt.Errorf("call analysis: unexpected %T", src)
+		return fmt.Errorf("%s: unexpected %T", c.what, src)
 	}
-	a := new(agentphone.CallAnalysis)
-	if err := json.Unmarshal(b, a); err != nil {
-		return fmt.Errorf("call analysis: %w", err)
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", c.what, err)
 	}
-	*c.p = a
+	*c.p = v
 	return nil
 }
 
-// dbAnalysis binds a call's analysis as a JSON object, or NULL. An LLM
-// wrote its text: JSON holds any of it (invalid UTF-8 becomes U+FFFD, NUL
-// is escaped), so every database stores it.
-func dbAnalysis(a *agentphone.CallAnalysis) (any, error) {
-	if a == nil {
+// dbJSONObject binds v as a JSON object, or NULL when it is nil. Text a model
+// wrote (a call's analysis) is safe in it: JSON holds any of it (invalid
+// UTF-8 becomes U+FFFD, NUL is escaped), so every database stores it.
+func dbJSONObject[T any](v *T, what string) (any, error) {
+	if v == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(a)
+	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("call analysis: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return string(b), nil
 }
@@ -116,49 +120,13 @@ func turnDest(t *agentphone.Turn) []any {
 	return []any{
 		&t.ID, &t.CallID, &t.Role, &t.Text, nullFloatCol{&t.Confidence}, nullStringCol{&t.Response},
 		nullStringCol{&t.DTMF}, &t.Interrupted, timeCol{&t.StartedAt}, nullTimeCol{&t.EndedAt}, timeCol{&t.CreatedAt},
-		latencyCol{&t.Latency},
+		jsonCol[agentphone.TurnLatency]{&t.Latency, "turn latency"},
 	}
 }
 
 func scanTurn(rows *sql.Rows) (*agentphone.Turn, error) {
 	t := new(agentphone.Turn)
 	return t, rows.Scan(turnDest(t)...)
-}
-
-// latencyCol scans a turn's latency, a JSON object or NULL (nil).
-type latencyCol struct{ p **agentphone.TurnLatency }
-
-func (c latencyCol) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case nil:
-		*c.p = nil
-		return nil
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("turn latency: unexpected %T", src)
-	}
-	l := new(agentphone.TurnLatency)
-	if err := json.Unmarshal(b, l); err != nil {
-		return fmt.Errorf("turn latency: %w", err)
-	}
-	*c.p = l
-	return nil
-}
-
-// dbLatency binds a turn's latency as a JSON object, or NULL.
-func dbLatency(l *agentphone.TurnLatency) (any, error) {
-	if l == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(l)
-	if err != nil {
-		return nil, fmt.Errorf("turn latency: %w", err)
-	}
-	return string(b), nil
 }
 
 // nullFloatCol scans a nullable real column: NULL is nil.
@@ -191,7 +159,7 @@ func (s *Store) CreateCall(ctx context.Context, c *agentphone.Call, maxLive int)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create call: options: %w", err)
 	}
-	analysis, err := dbAnalysis(c.Analysis)
+	analysis, err := dbJSONObject(c.Analysis, "call analysis")
 	if err != nil {
 		return fmt.Errorf("sqlstore: create call: %w", err)
 	}
@@ -322,7 +290,7 @@ func (s *Store) AdvanceCall(ctx context.Context, id, status string, from []strin
 
 // AddTurn implements agentphone.Store: see there.
 func (s *Store) AddTurn(ctx context.Context, t *agentphone.Turn, snippet string) error {
-	latency, err := dbLatency(t.Latency)
+	latency, err := dbJSONObject(t.Latency, "turn latency")
 	if err != nil {
 		return wrap("add turn", err)
 	}
@@ -398,7 +366,7 @@ func (s *Store) FinishCall(ctx context.Context, id string,
 	finish func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error)) (*agentphone.Call, bool, error) {
 	return s.changeCall(ctx, "finish call", id, (*agentphone.Call).Ended, finish,
 		func(ctx context.Context, tx *sql.Tx, c *agentphone.Call) (*sql.Rows, error) {
-			analysis, err := dbAnalysis(c.Analysis)
+			analysis, err := dbJSONObject(c.Analysis, "call analysis")
 			if err != nil {
 				return nil, err
 			}
@@ -418,7 +386,7 @@ func (s *Store) SettleCallAnalysis(ctx context.Context, id string,
 	settled := func(c *agentphone.Call) bool { return !c.AnalysisPending }
 	return s.changeCall(ctx, "settle call analysis", id, settled, settle,
 		func(ctx context.Context, tx *sql.Tx, c *agentphone.Call) (*sql.Rows, error) {
-			analysis, err := dbAnalysis(c.Analysis)
+			analysis, err := dbJSONObject(c.Analysis, "call analysis")
 			if err != nil {
 				return nil, err
 			}
