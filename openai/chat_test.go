@@ -474,8 +474,10 @@ func TestChat_Close(t *testing.T) {
 	if evs, err := drain(t, st); err != nil || summary(evs) != "T(Done.)S(end)" {
 		t.Fatalf("%s %v", summary(evs), err)
 	}
-	if st.Close() != nil || st.Close() != nil {
-		t.Error("Close after the end failed")
+	for i := range 2 {
+		if err := st.Close(); err != nil {
+			t.Errorf("Close %d after the end: %v", i+1, err)
+		}
 	}
 }
 
