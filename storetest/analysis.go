@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -213,42 +212,17 @@ func testSettleCallAnalysis(t *testing.T, s *sqlstore.Store) {
 // testSettleCallAnalysisRace: of many settles at once, one settles the
 // call and stores its event.
 func testSettleCallAnalysisRace(t *testing.T, s *sqlstore.Store) {
-	ctx := t.Context()
 	acct := newAccount(t, s, nil, "acme")
 	n := newNumber(t, s, acct.ID, "+15555550123")
 	c := newCall(t, s, callValue(n, "+15551230000", agentphone.Now()))
 	finishPending(t, s, c.ID, agentphone.Now())
-	const workers = 10
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, calls := 0, 0
-	for range workers {
-		wg.Go(func() {
-			_, settled, err := s.SettleCallAnalysis(ctx, c.ID, func(c *agentphone.Call, _ []*agentphone.Turn, _ *agentphone.Conversation) (*agentphone.Delivery, error) {
-				mu.Lock()
-				calls++
-				mu.Unlock()
-				c.Analysis = &agentphone.CallAnalysis{Summary: ptr("once")}
-				d := deliveryValue(acct.ID, nil)
-				d.EventType = agentphone.EventCallEnded
-				return d, nil
-			})
-			if err != nil {
-				t.Error(err)
-			}
-			if settled {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
+	onlyOneEndsTheCall(t, s, acct.ID, "settle", func(fn finishFunc) (bool, error) {
+		_, settled, err := s.SettleCallAnalysis(t.Context(), c.ID, func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error) {
+			c.Analysis = &agentphone.CallAnalysis{Summary: ptr("once")}
+			return fn(c, turns, conv)
 		})
-	}
-	wg.Wait()
-	l, err := s.ListDeliveries(ctx, acct.ID, agentphone.DeliveryFilter{}, agentphone.Page{Limit: 100})
-	must(t, err)
-	if wins != 1 || calls != 1 || l.Total != 1 {
-		t.Fatalf("%d settles won, settle called %d times, %d deliveries; want 1 each", wins, calls, l.Total)
-	}
+		return settled, err
+	})
 }
 
 // testListAnalysisPendingCalls: the pending calls of every account, oldest

@@ -494,30 +494,48 @@ func testFinishCall(t *testing.T, s *sqlstore.Store) {
 // testFinishCallRace: of many finishes at once, one ends the call and
 // stores its event.
 func testFinishCallRace(t *testing.T, s *sqlstore.Store) {
-	ctx := t.Context()
 	acct := newAccount(t, s, nil, "acme")
 	n := newNumber(t, s, acct.ID, "+15555550123")
 	c := newCall(t, s, callValue(n, "+15551230000", agentphone.Now()))
+	onlyOneEndsTheCall(t, s, acct.ID, "finish", func(fn finishFunc) (bool, error) {
+		_, finished, err := s.FinishCall(t.Context(), c.ID, func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error) {
+			now := agentphone.Now()
+			c.Status, c.EndedAt, c.DurationSeconds = agentphone.CallCompleted, &now, ptr(0)
+			return fn(c, turns, conv)
+		})
+		return finished, err
+	})
+}
+
+// finishFunc is what FinishCall and SettleCallAnalysis call in their
+// transaction.
+type finishFunc = func(c *agentphone.Call, turns []*agentphone.Turn, conv *agentphone.Conversation) (*agentphone.Delivery, error)
+
+// onlyOneEndsTheCall runs op from ten goroutines at once, each giving the
+// store a finishFunc that returns an agent.call_ended delivery of account
+// acct: exactly one op must win, the finishFunc must run once, and one
+// delivery must be stored.
+func onlyOneEndsTheCall(t *testing.T, s *sqlstore.Store, acct, what string, op func(fn finishFunc) (bool, error)) {
+	t.Helper()
 	const workers = 10
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins, calls := 0, 0
+	fn := func(*agentphone.Call, []*agentphone.Turn, *agentphone.Conversation) (*agentphone.Delivery, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		d := deliveryValue(acct, nil)
+		d.EventType = agentphone.EventCallEnded
+		return d, nil
+	}
 	for range workers {
 		wg.Go(func() {
-			_, finished, err := s.FinishCall(ctx, c.ID, func(c *agentphone.Call, _ []*agentphone.Turn, _ *agentphone.Conversation) (*agentphone.Delivery, error) {
-				mu.Lock()
-				calls++
-				mu.Unlock()
-				now := agentphone.Now()
-				c.Status, c.EndedAt, c.DurationSeconds = agentphone.CallCompleted, &now, ptr(0)
-				d := deliveryValue(acct.ID, nil)
-				d.EventType = agentphone.EventCallEnded
-				return d, nil
-			})
+			won, err := op(fn)
 			if err != nil {
 				t.Error(err)
 			}
-			if finished {
+			if won {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -525,10 +543,10 @@ func testFinishCallRace(t *testing.T, s *sqlstore.Store) {
 		})
 	}
 	wg.Wait()
-	l, err := s.ListDeliveries(ctx, acct.ID, agentphone.DeliveryFilter{}, agentphone.Page{Limit: 100})
+	l, err := s.ListDeliveries(t.Context(), acct, agentphone.DeliveryFilter{}, agentphone.Page{Limit: 100})
 	must(t, err)
 	if wins != 1 || calls != 1 || l.Total != 1 {
-		t.Fatalf("%d finishes won, finish called %d times, %d deliveries; want 1 each", wins, calls, l.Total)
+		t.Fatalf("%d %ses won, the function was called %d times, %d deliveries; want 1 each", wins, what, calls, l.Total)
 	}
 }
 
