@@ -64,21 +64,7 @@ func TestCall(t *testing.T) {
 			"--recordings-dir", t.TempDir(), "--stt-base-url", stt.BaseURL())
 		call := func(method, path, body string, want int) map[string]any {
 			t.Helper()
-			var code int
-			var out string
-			if method == http.MethodGet {
-				code, out = srv.get(t, path, srv.Key)
-			} else {
-				code, out = srv.post(t, path, srv.Key, body)
-			}
-			if code != want {
-				t.Fatalf("%s %s = %d %s, want %d", method, path, code, out, want)
-			}
-			var v map[string]any
-			if err := json.Unmarshal([]byte(out), &v); err != nil {
-				t.Fatalf("%s %s: %v in %s", method, path, err, out)
-			}
-			return v
+			return srv.api(t, method, path, body, want)
 		}
 		rc := newHookReceiver(t)
 		hook := call("POST", "/v1/webhooks", fmt.Sprintf(`{"url": %q}`, rc.URL), 200)
@@ -89,23 +75,7 @@ func TestCall(t *testing.T) {
 		agent := call("POST", "/v1/agents", fmt.Sprintf(`{"name": "Support", "beginMessage": %q}`, greeting), 200)["id"].(string)
 		phone := call("POST", "/v1/numbers", fmt.Sprintf(`{"agentId": %q}`, agent), 200)["phoneNumber"].(string)
 
-		ua, err := sipgo.NewUA(sipgo.WithUserAgent("caller"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ua.Close()
-		dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: "127.0.0.1", BindPort: 0}))
-		sctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		if err := dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
-			t.Fatal(err)
-		}
-		dialog, med, err := dg.Invite(ctx, sipmsg.Uri{Scheme: "sip", User: phone, Host: "127.0.0.1", Port: sipPort},
-			diago.InviteOptions{Transport: "tcp"})
-		if err != nil {
-			t.Fatalf("INVITE: %v", err)
-		}
-		defer dialog.Close()
+		dialog, med := dialSIP(t, sipPort, phone)
 		list := call("GET", "/v1/calls", "", 200)
 		items, _ := list["data"].([]any)
 		if len(items) != 1 {
@@ -178,41 +148,7 @@ func TestCall(t *testing.T) {
 		voiceTurn("And my refund?")
 
 		// The live transcript: the greeting replayed, then ended after the hang-up.
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/calls/"+id+"/transcript/stream", nil)
-		req.Header.Set("Authorization", "Bearer "+srv.Key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			t.Fatalf("transcript stream: %+v, %v", resp, err)
-		}
-		defer resp.Body.Close()
-		events := make(chan [2]string, 8)
-		go func() {
-			defer close(events)
-			sc := bufio.NewScanner(resp.Body)
-			var ev string
-			for sc.Scan() {
-				line := sc.Text()
-				switch {
-				case strings.HasPrefix(line, "event: "):
-					ev = strings.TrimPrefix(line, "event: ")
-				case strings.HasPrefix(line, "data: "):
-					events <- [2]string{ev, strings.TrimPrefix(line, "data: ")}
-				}
-			}
-		}()
-		next := func() [2]string {
-			t.Helper()
-			select {
-			case e, ok := <-events:
-				if !ok {
-					t.Fatal("transcript stream closed early")
-				}
-				return e
-			case <-time.After(15 * time.Second):
-				t.Fatal("no transcript event")
-			}
-			return [2]string{}
-		}
+		next, closed := transcriptStream(t, srv, id)
 		for _, want := range []string{greeting, "I need help with my order", "And my refund?"} {
 			if e := next(); e[0] != "turn" || !strings.Contains(e[1], want) {
 				t.Fatalf("event %v, want the turn %q", e, want)
@@ -224,7 +160,7 @@ func TestCall(t *testing.T) {
 		if e := next(); e[0] != "ended" || !strings.Contains(e[1], `"status":"completed"`) {
 			t.Fatalf("event after the hang-up %v, want ended", e)
 		}
-		if _, ok := <-events; ok {
+		if !closed() {
 			t.Fatal("transcript stream not closed after ended")
 		}
 
@@ -257,4 +193,96 @@ func TestCall(t *testing.T) {
 			t.Fatalf("recording: %d %s, %v, %+v", rresp.StatusCode, rresp.Header.Get("Content-Type"), err, w)
 		}
 	})
+}
+
+// api makes an API request with s's key, fails t unless its status is
+// want, and returns its JSON object.
+func (s *server) api(t *testing.T, method, path, body string, want int) map[string]any {
+	t.Helper()
+	var code int
+	var out string
+	if method == http.MethodGet {
+		code, out = s.get(t, path, s.Key)
+	} else {
+		code, out = s.post(t, path, s.Key, body)
+	}
+	if code != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, code, out, want)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%s %s: %v in %s", method, path, err, out)
+	}
+	return v
+}
+
+// dialSIP calls phone at the server's SIP port from a diago user agent
+// over TCP, and fails t unless the call is answered.
+func dialSIP(t *testing.T, sipPort int, phone string) (*diago.DialogClientSession, *diago.DialogMedia) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("caller"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: "127.0.0.1", BindPort: 0}))
+	sctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
+		t.Fatal(err)
+	}
+	dialog, med, err := dg.Invite(t.Context(), sipmsg.Uri{Scheme: "sip", User: phone, Host: "127.0.0.1", Port: sipPort},
+		diago.InviteOptions{Transport: "tcp"})
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	t.Cleanup(func() { dialog.Close() })
+	return dialog, med
+}
+
+// transcriptStream opens call id's live transcript (server-sent events):
+// next returns the next event as {event, data}, failing t after 15 s or
+// when the stream closes; closed reports whether the stream ends there.
+func transcriptStream(t *testing.T, srv *server, id string) (next func() [2]string, closed func() bool) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/calls/"+id+"/transcript/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("transcript stream: %+v, %v", resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	events := make(chan [2]string, 8)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- [2]string{ev, strings.TrimPrefix(line, "data: ")}
+			}
+		}
+	}()
+	next = func() [2]string {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("transcript stream closed early")
+			}
+			return e
+		case <-time.After(15 * time.Second):
+			t.Fatal("no transcript event")
+		}
+		return [2]string{}
+	}
+	closed = func() bool {
+		_, ok := <-events
+		return !ok
+	}
+	return next, closed
 }
