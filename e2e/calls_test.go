@@ -201,10 +201,24 @@ func (s *server) api(t *testing.T, method, path, body string, want int) map[stri
 	t.Helper()
 	var code int
 	var out string
-	if method == http.MethodGet {
+	switch method {
+	case http.MethodGet:
 		code, out = s.get(t, path, s.Key)
-	} else {
+	case http.MethodPost:
 		code, out = s.post(t, path, s.Key, body)
+	default:
+		req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+s.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		code, out = resp.StatusCode, string(b)
 	}
 	if code != want {
 		t.Fatalf("%s %s = %d %s, want %d", method, path, code, out, want)

@@ -81,35 +81,7 @@ func TestTwilio(t *testing.T) {
 			"--twilio-base-url", fake.URL, "--message-retry-schedule", "1s,1s")
 		call := func(method, path, body string, want int) map[string]any {
 			t.Helper()
-			var code int
-			var out string
-			switch method {
-			case http.MethodGet:
-				code, out = srv.get(t, path, srv.Key)
-			case http.MethodPost:
-				code, out = srv.post(t, path, srv.Key, body)
-			default:
-				req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Authorization", "Bearer "+srv.Key)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatalf("%s %s: %v", method, path, err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				code, out = resp.StatusCode, string(b)
-			}
-			if code != want {
-				t.Fatalf("%s %s = %d %s, want %d", method, path, code, out, want)
-			}
-			var v map[string]any
-			if err := json.Unmarshal([]byte(out), &v); err != nil {
-				t.Fatalf("%s %s: %v in %s", method, path, err, out)
-			}
-			return v
+			return srv.api(t, method, path, body, want)
 		}
 		rc := newHookReceiver(t)
 		hook := call("POST", "/v1/webhooks", fmt.Sprintf(`{"url": %q}`, rc.URL), 200)
