@@ -179,8 +179,14 @@ func (s *MessageService) Receive(ctx context.Context, n *Number, in InboundInput
 	if err != nil {
 		return nil, err
 	}
+	// The voice side of the conversation (spec §20.17): read before the
+	// transaction, as calls' turns do not wait for texts.
+	turns, err := s.Store.ListConversationTurns(ctx, n.AccountID, n.ID, from, limit)
+	if err != nil {
+		return nil, err
+	}
 	_, err = s.Store.ReceiveMessage(ctx, m, limit, func(c *Conversation, history []*Message) (*Delivery, error) {
-		env := messageEnvelope(m, c, history, contact)
+		env := messageEnvelope(m, c, history, turns, limit, contact)
 		return s.Webhooks.newDelivery(n.AccountID, n.AgentID, w, env, &m.ID)
 	})
 	if errors.Is(err, ErrDuplicateMessage) {
@@ -218,7 +224,7 @@ type ContactRef struct {
 }
 
 // messageEnvelope is the agent.message event of inbound message m.
-func messageEnvelope(m *Message, c *Conversation, history []*Message, contact json.RawMessage) Envelope {
+func messageEnvelope(m *Message, c *Conversation, history []*Message, turns []*Turn, limit int, contact json.RawMessage) Envelope {
 	data := &MessageData{
 		MessageID: m.ID, ConversationID: &c.ID, NumberID: &m.NumberID, From: m.From, To: m.To,
 		Contact: contact, Message: m.Body, MediaURLs: m.MediaURLs, Direction: m.Direction, ReceivedAt: JSONTime(m.CreatedAt),
@@ -230,14 +236,9 @@ func messageEnvelope(m *Message, c *Conversation, history []*Message, contact js
 	if state == nil {
 		state = json.RawMessage("null")
 	}
-	items := make([]HistoryItem, 0, len(history))
-	for _, h := range history {
-		id := h.ID
-		items = append(items, HistoryItem{MessageID: &id, Content: h.Body, Direction: h.Direction, Channel: h.Channel, At: JSONTime(h.CreatedAt)})
-	}
 	return Envelope{
 		Event: EventMessage, Channel: m.Channel, Timestamp: JSONTime(m.CreatedAt), AgentID: m.AgentID, Data: data,
-		ConversationState: state, RecentHistory: items,
+		ConversationState: state, RecentHistory: recentHistory(turns, history, limit),
 	}
 }
 

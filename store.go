@@ -220,6 +220,11 @@ type Store interface {
 	// (StartedAt, then CreatedAt, then id); empty when it has none or is
 	// not the account's.
 	ListTurns(ctx context.Context, accountID, callID string) ([]*Turn, error)
+	// ListConversationTurns returns the last limit turns with text of the
+	// account's calls between its number numberID and participant (the
+	// caller of an inbound call, the callee of an outbound one), oldest
+	// first: the voice side of their conversation (spec §20.17).
+	ListConversationTurns(ctx context.Context, accountID, numberID, participant string, limit int) ([]*Turn, error)
 	// AddCallEvent appends e to its call's event log. Not-found when there
 	// is no such call.
 	AddCallEvent(ctx context.Context, e *CallEvent) error

@@ -3,6 +3,7 @@ package agentphone_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestVoiceTurnEnvelope_Spec(t *testing.T) {
 	greeting := &agentphone.Turn{ID: "tr_1", CallID: c.ID, Role: agentphone.RoleAgent, Text: "Hello, how can I help?",
 		StartedAt: time.Date(2025, 1, 15, 14, 0, 0, 0, time.UTC)}
 	now := time.Date(2025, 1, 15, 14, 0, 5, 0, time.UTC)
-	env := agentphone.VoiceTurnEnvelope(c, "I need help with my order", 0.95, "", []*agentphone.Turn{greeting}, 10, nil, now)
+	env := agentphone.VoiceTurnEnvelope(c, "I need help with my order", 0.95, "", []*agentphone.Turn{greeting}, nil, 10, nil, now)
 	got, err := json.Marshal(env)
 	must(t, err)
 	want := `{"event":"agent.message","channel":"voice","timestamp":"2025-01-15T14:00:05.000000Z","agentId":"agt_7Hc2kQ",` +
@@ -48,7 +49,7 @@ func TestVoiceTurnEnvelope_Spec(t *testing.T) {
 	// Keys pressed, a web call, a conversation state, no history.
 	web := specCall()
 	web.NumberID, web.PhoneNumber, web.Direction, web.Type = nil, nil, agentphone.DirectionWeb, agentphone.CallTypeWeb
-	env = agentphone.VoiceTurnEnvelope(web, "", 0, "12#", nil, 10, json.RawMessage(`{"orderId":"ORD-1"}`), now)
+	env = agentphone.VoiceTurnEnvelope(web, "", 0, "12#", nil, nil, 10, json.RawMessage(`{"orderId":"ORD-1"}`), now)
 	got, err = json.Marshal(env)
 	must(t, err)
 	want = `{"event":"agent.message","channel":"voice","timestamp":"2025-01-15T14:00:05.000000Z","agentId":"agt_7Hc2kQ",` +
@@ -101,13 +102,31 @@ func TestVoiceTurnEnvelope_History(t *testing.T) {
 		{5, all},
 		{50, all},
 	} {
-		env := agentphone.VoiceTurnEnvelope(c, "It shipped?", 0.9, "", history, tt.limit, nil, base.Add(time.Minute))
+		env := agentphone.VoiceTurnEnvelope(c, "It shipped?", 0.9, "", history, nil, tt.limit, nil, base.Add(time.Minute))
 		if !reflect.DeepEqual(env.RecentHistory, tt.want) {
 			t.Errorf("limit %d: %+v, want %+v", tt.limit, env.RecentHistory, tt.want)
 		}
 	}
-	if env := agentphone.VoiceTurnEnvelope(c, "x", 1, "", nil, 10, nil, base); env.RecentHistory == nil {
+	if env := agentphone.VoiceTurnEnvelope(c, "x", 1, "", nil, nil, 10, nil, base); env.RecentHistory == nil {
 		t.Error("no history is nil, want [] on the wire")
+	}
+	// The conversation's texts are mixed in by time (spec §20.17).
+	texts := []*agentphone.Message{
+		{ID: "msg_1", Body: "Order 4521 please", Direction: "inbound", Channel: "sms", CreatedAt: base.Add(-time.Hour)},
+		{ID: "msg_2", Body: "Sent you the link", Direction: "outbound", Channel: "sms", CreatedAt: base.Add(3500 * time.Millisecond)},
+	}
+	id1, id2 := "msg_1", "msg_2"
+	text1 := agentphone.HistoryItem{MessageID: &id1, Content: "Order 4521 please", Direction: "inbound", Channel: "sms", At: agentphone.JSONTime(texts[0].CreatedAt)}
+	text2 := agentphone.HistoryItem{MessageID: &id2, Content: "Sent you the link", Direction: "outbound", Channel: "sms", At: agentphone.JSONTime(texts[1].CreatedAt)}
+	mixed := []agentphone.HistoryItem{text1, all[0], all[1], all[2], text2, all[3], all[4]}
+	for _, tt := range []struct {
+		limit int
+		want  []agentphone.HistoryItem
+	}{{50, mixed}, {3, mixed[4:]}, {0, []agentphone.HistoryItem{}}} {
+		env := agentphone.VoiceTurnEnvelope(c, "It shipped?", 0.9, "", history, texts, tt.limit, nil, base.Add(time.Minute))
+		if !reflect.DeepEqual(env.RecentHistory, tt.want) {
+			t.Errorf("with texts, limit %d: %+v, want %+v", tt.limit, env.RecentHistory, tt.want)
+		}
 	}
 }
 
@@ -154,10 +173,10 @@ func TestWebhookService_Target(t *testing.T) {
 	}
 }
 
-// TestCallService_ConversationState: a call's voice turns carry the
+// TestCallService_ConversationContext: a call's voice turns carry the
 // metadata of the conversation of its number with the other party, or
-// null.
-func TestCallService_ConversationState(t *testing.T) {
+// null, and its last texts, oldest first.
+func TestCallService_ConversationContext(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	f := newCallFixture(t)
@@ -165,7 +184,7 @@ func TestCallService_ConversationState(t *testing.T) {
 	must(t, err)
 	state := func(c *agentphone.Call) string {
 		t.Helper()
-		s, err := f.svc.ConversationState(ctx, c)
+		s, _, err := f.svc.ConversationContext(ctx, c, 10)
 		must(t, err)
 		return string(s)
 	}
@@ -182,6 +201,22 @@ func TestCallService_ConversationState(t *testing.T) {
 	must(t, err)
 	if s := state(c); s != `{"orderId":"ORD-1"}` {
 		t.Fatalf("metadata: %s", s)
+	}
+	_, err = messages.ReceiveAt(ctx, "+15555550100", agentphone.InboundInput{From: "+15551234567", Body: "order ORD-1"})
+	must(t, err)
+	for _, tt := range []struct {
+		limit int
+		want  string
+	}{{10, "hi|order ORD-1"}, {1, "order ORD-1"}, {0, ""}} {
+		_, texts, err := f.svc.ConversationContext(ctx, c, tt.limit)
+		must(t, err)
+		var bodies []string
+		for _, m := range texts {
+			bodies = append(bodies, m.Body)
+		}
+		if got := strings.Join(bodies, "|"); got != tt.want {
+			t.Errorf("limit %d: texts %q, want %q", tt.limit, got, tt.want)
+		}
 	}
 	// Another caller's conversation is not this call's; a web call has none.
 	c2, _, _, err := f.svc.RouteInbound(ctx, "+15555550100", "+15559999999", "sip-2")
@@ -235,5 +270,43 @@ func TestCallService_TurnLatency(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Turn == nil || got[0].Turn.ID != tr.ID || *got[0].Turn.Latency.TotalMs != 650 {
 		t.Fatalf("updates %+v", got)
+	}
+}
+
+// TestTextHistoryHasCallTurns: an inbound text's recentHistory mixes in
+// the turns of the calls with the same party (spec §20.17).
+func TestTextHistoryHasCallTurns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	f := newCallFixture(t)
+	webhooks := &agentphone.WebhookService{Store: f.store}
+	_, err := webhooks.Upsert(ctx, f.sc, nil, agentphone.WebhookInput{URL: agentphone.Some("https://example.com/hook")})
+	must(t, err)
+	c, _, _, err := f.svc.RouteInbound(ctx, "+15555550100", "+15551234567", "sip-1")
+	must(t, err)
+	at := agentphone.Now().Add(-time.Minute)
+	must(t, f.svc.AddTurn(ctx, &agentphone.Turn{CallID: c.ID, Role: agentphone.RoleAgent, Text: "Hello, Acme here.", StartedAt: at}))
+	must(t, f.svc.AddTurn(ctx, &agentphone.Turn{CallID: c.ID, Role: agentphone.RoleUser, Text: "Text me the address.", StartedAt: at.Add(time.Second)}))
+	messages := &agentphone.MessageService{Store: f.store, Webhooks: webhooks}
+	_, err = messages.ReceiveAt(ctx, "+15555550100", agentphone.InboundInput{From: "+15551234567", Body: "Thanks!"})
+	must(t, err)
+	l, err := f.store.ListDeliveries(ctx, f.acct.ID, agentphone.DeliveryFilter{}, agentphone.Page{Limit: 10})
+	must(t, err)
+	if len(l.Items) != 1 {
+		t.Fatalf("%d deliveries", len(l.Items))
+	}
+	d, err := f.store.GetDelivery(ctx, f.acct.ID, l.Items[0].ID)
+	must(t, err)
+	var env struct {
+		RecentHistory []struct{ Content, Direction, Channel string } `json:"recentHistory"`
+	}
+	must(t, json.Unmarshal(d.Payload, &env))
+	var got []string
+	for _, h := range env.RecentHistory {
+		got = append(got, h.Channel+" "+h.Direction+": "+h.Content)
+	}
+	want := "voice outbound: Hello, Acme here.|voice inbound: Text me the address."
+	if strings.Join(got, "|") != want {
+		t.Fatalf("recentHistory %q, want %q", strings.Join(got, "|"), want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -333,6 +334,24 @@ func (s *Store) ListTurns(ctx context.Context, accountID, callID string) ([]*age
 	}
 	out, err := scanRows(rows, scanTurn)
 	return out, wrap("list turns", err)
+}
+
+// ListConversationTurns implements agentphone.Store.
+func (s *Store) ListConversationTurns(ctx context.Context, accountID, numberID, participant string, limit int) ([]*agentphone.Turn, error) {
+	if limit <= 0 {
+		return []*agentphone.Turn{}, nil
+	}
+	rows, err := s.query(ctx, `SELECT `+turnColsT+` FROM call_turns t JOIN calls c ON c.id = t.call_id
+		WHERE c.account_id = $1 AND c.number_id = $2 AND t.text <> ''
+			AND ((c.direction = $3 AND c.from_number = $4) OR (c.direction <> $3 AND c.to_number = $4))
+		ORDER BY t.started_at DESC, t.created_at DESC, t.id DESC LIMIT $5`,
+		accountID, numberID, agentphone.DirectionInbound, participant, limit)
+	if err != nil {
+		return nil, wrap("list conversation turns", err)
+	}
+	out, err := scanRows(rows, scanTurn)
+	slices.Reverse(out)
+	return out, wrap("list conversation turns", err)
 }
 
 // AddCallEvent implements agentphone.Store.

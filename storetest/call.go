@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,6 +241,54 @@ func testCallAdvance(t *testing.T, s *sqlstore.Store) {
 	}
 	_, _, err = s.AdvanceCall(ctx, "call_nope", agentphone.CallRinging, ringing, nil)
 	wantNotFound(t, err, "Call not found")
+}
+
+// testConversationTurns: the turns with text of the calls between a
+// number and one other party, inbound and outbound, the last limit of
+// them, oldest first; other parties', other numbers' and other accounts'
+// calls are not theirs.
+func testConversationTurns(t *testing.T, s *sqlstore.Store) {
+	ctx := t.Context()
+	acct := newAccount(t, s, nil, "acme")
+	n := newNumber(t, s, acct.ID, "+15555550123")
+	n2 := newNumber(t, s, acct.ID, "+15555550124")
+	base := agentphone.Now().Add(-time.Hour)
+	in := newCall(t, s, callValue(n, "+15551230000", base))
+	out := newCall(t, s, outboundCallValue(n, "+15551230000", base.Add(10*time.Minute)))
+	otherParty := newCall(t, s, callValue(n, "+15551239999", base))
+	otherNumber := newCall(t, s, callValue(n2, "+15551230000", base))
+	add := func(c *agentphone.Call, role, text string, at time.Duration) {
+		must(t, s.AddTurn(ctx, &agentphone.Turn{ID: agentphone.NewID(agentphone.PrefixTurn), CallID: c.ID, Role: role, Text: text,
+			StartedAt: base.Add(at), CreatedAt: agentphone.Now()}, ""))
+	}
+	add(in, agentphone.RoleAgent, "Hello.", time.Second)
+	add(in, agentphone.RoleUser, "Where is my order?", 2*time.Second)
+	add(in, agentphone.RoleUser, "", 3*time.Second) // keys only
+	add(out, agentphone.RoleAgent, "Your order is ready.", 10*time.Minute)
+	add(otherParty, agentphone.RoleUser, "Not theirs.", 5*time.Second)
+	add(otherNumber, agentphone.RoleUser, "Not theirs either.", 6*time.Second)
+	texts := func(limit int) string {
+		t.Helper()
+		got, err := s.ListConversationTurns(ctx, acct.ID, n.ID, "+15551230000", limit)
+		must(t, err)
+		var out []string
+		for _, tn := range got {
+			out = append(out, tn.Text)
+		}
+		return strings.Join(out, "|")
+	}
+	if got := texts(10); got != "Hello.|Where is my order?|Your order is ready." {
+		t.Fatalf("turns %q", got)
+	}
+	if got := texts(2); got != "Where is my order?|Your order is ready." {
+		t.Fatalf("last 2 turns %q", got)
+	}
+	if got := texts(0); got != "" {
+		t.Fatalf("limit 0: %q", got)
+	}
+	if got, err := s.ListConversationTurns(ctx, "acct_other", n.ID, "+15551230000", 10); err != nil || len(got) != 0 {
+		t.Fatalf("another account: %v, %v", got, err)
+	}
 }
 
 // testCallTurns: turns are listed by when they began, whatever order they

@@ -193,6 +193,7 @@ func Run(t *testing.T, open func(t testing.TB) *sqlstore.Store) {
 		{"CallList", testCallList},
 		{"CallAdvance", testCallAdvance},
 		{"CallTurns", testCallTurns},
+		{"ConversationTurns", testConversationTurns},
 		{"FindConversation", testFindConversation},
 		{"CallEvents", testCallEvents},
 		{"FinishCall", testFinishCall},

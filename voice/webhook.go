@@ -40,10 +40,11 @@ type WebhookTargets interface {
 	LogVoiceTurn(ctx context.Context, w *agentphone.Webhook, id string, payload []byte, a agentphone.Attempt, at time.Time) error
 }
 
-// ConversationStates gives a call's conversationState
+// ConversationStates gives what a call's voice turns carry of its
+// conversation: the conversationState and the last limit texts
 // (agentphone.CallService).
 type ConversationStates interface {
-	ConversationState(ctx context.Context, c *agentphone.Call) (json.RawMessage, error)
+	ConversationContext(ctx context.Context, c *agentphone.Call, limit int) (json.RawMessage, []*agentphone.Message, error)
 }
 
 var _ Responder = (*WebhookResponder)(nil)
@@ -58,9 +59,10 @@ func (w *WebhookResponder) Respond(ctx context.Context, t TurnRequest) (ReplyStr
 		return nil, fmt.Errorf("no webhook is configured for agent %s or its account: the caller's turn has nowhere to go (POST /v1/webhooks or /v1/agents/%s/webhook)", t.Agent.ID, t.Agent.ID)
 	}
 	var state json.RawMessage
+	var texts []*agentphone.Message
 	if w.Calls != nil {
-		if state, err = w.Calls.ConversationState(ctx, t.Call); err != nil {
-			w.log().Warn("reading the conversation state failed", "call_id", t.Call.ID, "err", err)
+		if state, texts, err = w.Calls.ConversationContext(ctx, t.Call, hook.ContextLimit); err != nil {
+			w.log().Warn("reading the call's conversation failed", "call_id", t.Call.ID, "err", err)
 		}
 	}
 	now := time.Now
@@ -68,7 +70,7 @@ func (w *WebhookResponder) Respond(ctx context.Context, t TurnRequest) (ReplyStr
 		now = w.Now
 	}
 	at := now()
-	env := agentphone.VoiceTurnEnvelope(t.Call, t.Transcript, t.Confidence, t.DTMF, t.History, hook.ContextLimit, state, at)
+	env := agentphone.VoiceTurnEnvelope(t.Call, t.Transcript, t.Confidence, t.DTMF, t.History, texts, hook.ContextLimit, state, at)
 	body, err := json.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("voice turn: %w", err)
