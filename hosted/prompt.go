@@ -57,10 +57,12 @@ func modelTier(c *agentphone.Call, a *agentphone.Agent) string {
 
 // history turns the call's transcript into the model's messages: the
 // caller's turns as the user's, the agent's as the assistant's (as
-// heard: an interrupted turn holds only what was played). The model's
-// conversation must open with the user (Anthropic's rule), so a call the
-// agent opened starts with a note that the call was answered.
-func history(turns []*agentphone.Turn, direction string) []voice.LLMMessage {
+// heard: an interrupted turn holds only what was played). The tool calls
+// the model made answering a caller turn, and their results, follow that
+// turn (tools, by the turn's index). The model's conversation must open
+// with the user (Anthropic's rule), so a call the agent opened starts with
+// a note that the call was answered.
+func history(turns []*agentphone.Turn, direction string, tools map[int][]voice.LLMMessage) []voice.LLMMessage {
 	var out []voice.LLMMessage
 	add := func(role, text string) {
 		if text == "" {
@@ -72,7 +74,7 @@ func history(turns []*agentphone.Turn, direction string) []voice.LLMMessage {
 		}
 		out = append(out, voice.LLMMessage{Role: role, Text: text})
 	}
-	for _, t := range turns {
+	for i, t := range turns {
 		if t.Role == agentphone.RoleAgent {
 			if len(out) == 0 {
 				add(voice.LLMUser, callOpened(direction))
@@ -81,6 +83,7 @@ func history(turns []*agentphone.Turn, direction string) []voice.LLMMessage {
 			continue
 		}
 		add(voice.LLMUser, userText(t.Text, deref(t.DTMF)))
+		out = append(out, tools[i]...)
 	}
 	return out
 }

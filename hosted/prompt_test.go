@@ -42,11 +42,16 @@ func TestHistory(t *testing.T) {
 		{Role: agentphone.RoleAgent, Text: "How can I"}, // interrupted: as heard
 		{Role: agentphone.RoleUser, Text: "My order."},
 	}
-	got := history(turns, agentphone.DirectionOutbound)
+	lookup := []voice.LLMMessage{
+		{Role: voice.LLMAssistant, ToolCalls: []voice.ToolCall{{ID: "c1", Name: "lookup", Arguments: []byte(`{}`)}}},
+		{Role: voice.LLMTool, ToolCallID: "c1", Text: `{"order":"A-7"}`},
+	}
+	got := history(turns, agentphone.DirectionOutbound, map[int][]voice.LLMMessage{2: lookup})
 	want := []voice.LLMMessage{
 		{Role: voice.LLMUser, Text: "[The person you called answered.]"},
 		{Role: voice.LLMAssistant, Text: "Hello, this is Ava."},
 		{Role: voice.LLMUser, Text: "Hi.\n[The caller pressed the keys 12# on their keypad.]"},
+		lookup[0], lookup[1], // the tools of the turn they answered
 		{Role: voice.LLMAssistant, Text: "How can I"},
 		{Role: voice.LLMUser, Text: "My order."},
 	}

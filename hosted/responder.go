@@ -44,6 +44,8 @@ type Responder struct {
 	// Now tells the time; nil: time.Now.
 	Now func() time.Time
 	Log *slog.Logger // nil: discard
+
+	memory memory // the tool calls of each call's earlier turns
 }
 
 // DefaultMaxToolRounds is how many rounds of tool calls a turn may take.
@@ -98,7 +100,7 @@ type turn struct {
 func (r *Responder) answer(ctx context.Context, t voice.TurnRequest, out *replies) error {
 	vars := agentphone.CallVariables(t.Call, t.Agent, r.now(), r.Location)
 	tools := r.toolSpecs(t.Call, t.Agent)
-	msgs := history(t.History, t.Call.Direction)
+	msgs := history(t.History, t.Call.Direction, r.memory.recall(t.Call.ID, r.now()))
 	if len(msgs) > 0 && msgs[len(msgs)-1].Role == voice.LLMUser {
 		msgs[len(msgs)-1].Text += "\n" + userText(t.Transcript, t.DTMF)
 	} else {
@@ -129,7 +131,7 @@ func (r *Responder) answer(ctx context.Context, t voice.TurnRequest, out *replie
 				return err
 			}
 		}
-		req.Messages = append(req.Messages, voice.LLMMessage{Role: voice.LLMAssistant, Text: text, ToolCalls: calls})
+		exchange := []voice.LLMMessage{{Role: voice.LLMAssistant, Text: text, ToolCalls: calls}}
 		var end *voice.Reply
 		for _, c := range calls {
 			result, fin := tn.call(ctx, c, text)
@@ -139,8 +141,12 @@ func (r *Responder) answer(ctx context.Context, t voice.TurnRequest, out *replie
 			if fin != nil && end == nil {
 				end = fin
 			}
-			req.Messages = append(req.Messages, voice.LLMMessage{Role: voice.LLMTool, ToolCallID: c.ID, Text: result})
+			exchange = append(exchange, voice.LLMMessage{Role: voice.LLMTool, ToolCallID: c.ID, Text: result})
 		}
+		req.Messages = append(req.Messages, exchange...)
+		// Later turns see what the tools answered (the transcript keeps
+		// only what was said).
+		r.memory.remember(t.Call.ID, len(t.History), exchange, r.now())
 		if end != nil {
 			return tn.send(ctx, *end)
 		}

@@ -195,6 +195,24 @@ func TestRespondCustomTool(t *testing.T) {
 	if asst.Role != "assistant" || len(asst.ToolCalls) != 1 || asst.ToolCalls[0].Name != "weather" || asst.Content != "Let me check." {
 		t.Errorf("assistant message %+v", asst)
 	}
+
+	// The next turn: the model still sees what the tool answered, after
+	// the caller's turn it answered.
+	req.History = append(req.History,
+		&agentphone.Turn{Role: agentphone.RoleUser, Text: "What's the weather in Paris?"},
+		&agentphone.Turn{Role: agentphone.RoleAgent, Text: "Let me check. One moment while I look. It is sunny and 21 degrees in Paris."})
+	req.Transcript = "And tomorrow?"
+	drain(t, mustRespond(t, rg, req))
+	var roles []string
+	for _, m := range rg.llm.ChatRequests()[2].Messages[1:] {
+		roles = append(roles, m.Role)
+	}
+	if got := strings.Join(roles, " "); got != "user assistant user assistant tool assistant user" {
+		t.Fatalf("the next turn's messages: %s", got)
+	}
+	if m := rg.llm.ChatRequests()[2].Messages[5]; m.ToolCallID != "call_w" || !strings.Contains(m.Content, `"celsius":21`) {
+		t.Fatalf("the tool's result in the next turn: %+v", m)
+	}
 }
 
 func TestRespondToolErrorsGoBackToTheModel(t *testing.T) {
