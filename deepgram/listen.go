@@ -212,6 +212,7 @@ func (t *Transcriber) Open(ctx context.Context, o voice.TranscribeOptions) (voic
 		parent:       ctx,
 		audio:        make(chan []byte, max(orDefault(t.QueueFrames, DefaultQueueFrames), 1)),
 		closeReq:     make(chan struct{}),
+		finalize:     make(chan struct{}, 1),
 		results:      make(chan voice.Transcript, resultsBuffer),
 		done:         make(chan struct{}),
 	}
@@ -237,6 +238,7 @@ type stream struct {
 
 	audio    chan []byte // little-endian PCM, one frame per message
 	closeReq chan struct{}
+	finalize chan struct{} // Finalize asked (one pending at most)
 	results  chan voice.Transcript
 	done     chan struct{}
 
@@ -250,7 +252,10 @@ type stream struct {
 	writeErr error // the writer's failure, reported if the reader has no better reason
 }
 
-var _ voice.TranscriptionStream = (*stream)(nil)
+var (
+	_ voice.TranscriptionStream = (*stream)(nil)
+	_ voice.Finalizer           = (*stream)(nil)
+)
 
 func (s *stream) run() {
 	var wg sync.WaitGroup
@@ -296,6 +301,27 @@ func (s *stream) Send(f audio.Frame) error {
 		s.failLocked(err)
 		return err
 	}
+}
+
+// Finalize implements voice.Finalizer: after the audio queued so far,
+// the writer sends {"type":"Finalize"}, and Deepgram answers at once with
+// the final results of the audio it holds (from_finalize true) instead of
+// waiting for its own endpointing. It never waits; a Finalize asked while
+// one is pending is the same one.
+func (s *stream) Finalize() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.err != nil:
+		return s.err
+	case s.closing:
+		return ErrClosed
+	}
+	select {
+	case s.finalize <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Results implements voice.TranscriptionStream.
@@ -368,25 +394,36 @@ func (s *stream) write() {
 			if !s.send(websocket.MessageText, msgKeepAlive) {
 				return
 			}
+		case <-s.finalize:
+			// After the audio asked to be finalized.
+			if !s.drain() || !s.send(websocket.MessageText, msgFinalize) {
+				return
+			}
 		case <-s.closeReq:
 			// Close set closing before closing closeReq, under the lock
 			// Send queues under: the queue holds all the audio there is.
-		drain:
-			for {
-				select {
-				case b := <-s.audio:
-					if !s.send(websocket.MessageBinary, b) {
-						return
-					}
-				default:
-					break drain
-				}
+			if !s.drain() {
+				return
 			}
 			s.closeStreamSent.Store(true)
 			s.send(websocket.MessageText, msgCloseStream)
 			return
 		}
 		idle.Reset(s.keepAlive)
+	}
+}
+
+// drain sends the audio queued; false when a write failed.
+func (s *stream) drain() bool {
+	for {
+		select {
+		case b := <-s.audio:
+			if !s.send(websocket.MessageBinary, b) {
+				return false
+			}
+		default:
+			return true
+		}
 	}
 }
 

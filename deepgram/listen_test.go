@@ -211,6 +211,46 @@ func TestStream_CloseFlushes(t *testing.T) {
 	}
 }
 
+// TestStream_Finalize: Finalize goes out after the audio queued before
+// it, and the words Deepgram held come back final at once, the stream
+// still open.
+func TestStream_Finalize(t *testing.T) {
+	noStreamGoroutines(t)
+	srv := newFake(t)
+	// Said only on Finalize (or CloseStream): no endpointing of its own.
+	srv.SetListen(deepgramtest.Listen{Utterances: []deepgramtest.Utterance{{Text: "table for two", Speech: 300 * time.Millisecond}}})
+	ctx := testCtx(t)
+	st, err := transcriber(srv).Open(ctx, voice.TranscribeOptions{Rate: 16000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAll(t, st, frames(16000, 500*time.Millisecond))
+	if err := st.(voice.Finalizer).Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-st.Results():
+		if got.Text != "table for two" || !got.Final || got.End != 500*time.Millisecond {
+			t.Fatalf("after Finalize: %+v", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("no final words after Finalize")
+	}
+	state := srv.Sessions()[0].State()
+	if state.Finalizes != 1 || state.AudioBytes != int64(25*320*2) || state.CloseStream {
+		t.Fatalf("fake state: %d Finalize, %d bytes before it, CloseStream %v", state.Finalizes, state.AudioBytes, state.CloseStream)
+	}
+	if err := st.Send(frames(16000, 20*time.Millisecond)[0]); err != nil {
+		t.Fatalf("Send after Finalize: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.(voice.Finalizer).Finalize(); !errors.Is(err, deepgram.ErrClosed) {
+		t.Errorf("Finalize after Close = %v, want ErrClosed", err)
+	}
+}
+
 func TestStream_KeepAliveWhenIdle(t *testing.T) {
 	noStreamGoroutines(t)
 	srv := newFake(t)

@@ -25,6 +25,7 @@ const (
 var (
 	msgKeepAlive   = []byte(`{"type":"KeepAlive"}`)
 	msgCloseStream = []byte(`{"type":"CloseStream"}`)
+	msgFinalize    = []byte(`{"type":"Finalize"}`)
 )
 
 // eventKind is what a server message means to a stream.

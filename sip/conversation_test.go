@@ -661,3 +661,33 @@ func TestConversationStreamingRecognition(t *testing.T) {
 		t.Fatalf("the recognition stream did not end with the call: %+v", sess.State())
 	}
 }
+
+// TestConversationFinalize: with a streaming recogniser that holds its
+// words until asked (no endpointing of its own), the engine asks for them
+// (Deepgram's Finalize) once its own end-of-turn wait has passed, and the
+// turn goes on.
+func TestConversationFinalize(t *testing.T) {
+	t.Parallel()
+	dg := deepgramtest.NewServer()
+	t.Cleanup(dg.Close)
+	dg.SetListen(deepgramtest.Listen{Utterances: []deepgramtest.Utterance{{Text: "I would like to book a table", Speech: time.Second}}})
+	b := storetest.Backends(t)[0]
+	c := newConvRig(t, b, rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
+		ndjson(w, `{"text": "For how many?"}`)
+	})
+	c.conv.ListenFile = nil
+	c.conv.Listen = &deepgram.Transcriber{APIKey: dg.APIKey, BaseURL: dg.URL}
+	_, med := c.call(t)
+	h := newHandset(t, med)
+	c.waitStatus(c.only().ID, agentphone.CallInProgress)
+	h.quietAfterSpeech(time.Now().Add(-5*time.Second), 300*time.Millisecond, 10*time.Second) // the greeting
+	said := h.speak(utterance(t, "I would like to book a table"))
+	turn := c.nextTurn(t)
+	if turn.Data.Transcript != "I would like to book a table" {
+		t.Fatalf("turn %+v", turn)
+	}
+	t.Logf("the turn reached the webhook %s after the caller's utterance was sent", time.Since(said))
+	if n := dg.Sessions()[0].State().Finalizes; n != 1 {
+		t.Fatalf("%d Finalize messages, want 1", n)
+	}
+}

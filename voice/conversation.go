@@ -175,6 +175,11 @@ type conv struct {
 	backchannel  *Backchanneler
 	hasSTT       bool
 	pendingFiles int // utterances sent to recognition, words not back yet
+	// finalize asks the recognition stream for its final words at once
+	// (Finalizer; nil when it cannot); finalized: asked since the caller
+	// last spoke.
+	finalize  func() error
+	finalized bool
 
 	turns []*agentphone.Turn // stored so far, oldest first
 
@@ -395,6 +400,8 @@ func (cv *conv) nextDue(now time.Time) (time.Time, bool) {
 		if cv.partial != "" {
 			earliest(cv.partialAt.Add(maxPartialWait))
 		}
+	} else if cv.finalize != nil && !cv.finalized && !cv.turnStart.IsZero() {
+		earliest(cv.lastVoiced.Add(cv.wait)) // voice, no words yet: ask for them
 	}
 	if max := time.Duration(cv.s.Agent.MaxSilenceMs) * time.Millisecond; max > 0 {
 		since := cv.lastVoiced
@@ -506,6 +513,9 @@ func (cv *conv) frame(voiced bool, at time.Time) string {
 	if voiced && cv.answer == nil && cv.turnStart.IsZero() {
 		cv.turnStart = at
 	}
+	if voiced {
+		cv.finalized = false
+	}
 	cv.callerVoiced = voiced
 	if a := cv.answer; a != nil && !cv.voicemail && cv.barge.Push(voiced, audio.FrameDuration) {
 		cv.bargeIn(a, at)
@@ -528,6 +538,15 @@ func (cv *conv) check(now time.Time) string {
 		_ = digits
 		cv.endTurn(now)
 		return ""
+	}
+	if cv.finalize != nil && !cv.finalized && cv.answer == nil && !cv.callerVoiced && !cv.turnStart.IsZero() &&
+		(cv.partial != "" || len(cv.heard) == 0) && now.Sub(cv.lastVoiced) >= cv.wait {
+		// The caller stopped, their words are not final: ask for them
+		// rather than wait for the recogniser's own endpointing.
+		cv.finalized = true
+		if err := cv.finalize(); err != nil {
+			cv.log.Debug("asking speech recognition for its final words failed", "err", err)
+		}
 	}
 	if cv.answer == nil && len(cv.heard) > 0 && !cv.callerVoiced {
 		silent := now.Sub(cv.lastVoiced)
@@ -658,6 +677,7 @@ func (cv *conv) rewait() {
 func (cv *conv) resetCaller() {
 	defer cv.rewait()
 	cv.heard, cv.partial, cv.confSum, cv.confN = nil, "", 0, 0
+	cv.finalized = false
 	cv.turnStart, cv.finalAt = time.Time{}, time.Time{}
 	if cv.backchannel != nil {
 		cv.backchannel.Reset()

@@ -58,6 +58,9 @@ func (cv *conv) startInput(ctx context.Context) (*input, error) {
 			cv.hasSTT = false
 			return in, fmt.Errorf("opening speech recognition: %w", err)
 		}
+		if f, ok := in.stream.(Finalizer); ok {
+			cv.finalize = f.Finalize
+		}
 		cv.goRun(func() { in.results(ctx) })
 	case cv.c.ListenFile != nil:
 		in.file = cv.c.ListenFile

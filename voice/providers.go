@@ -91,6 +91,15 @@ type TranscriptionStream interface {
 	Err() error
 }
 
+// Finalizer is a TranscriptionStream that can be asked for the final
+// results of the audio sent so far at once (Deepgram's Finalize), instead
+// of when its own endpointing decides: the engine asks when it has
+// decided the caller stopped but the words are not final yet. Finalize
+// must not wait.
+type Finalizer interface {
+	Finalize() error
+}
+
 // FileTranscriber recognises one finished utterance per request: OpenAI's
 // transcriptions and the servers that copy its API (whisper.cpp's server,
 // faster-whisper servers). The engine cuts the caller's audio into
