@@ -19,8 +19,9 @@ const bridgeQueue = 4
 
 // A bridge joins a call's caller to a second call the edge placed (a
 // transfer the peer would not take by REFER). Beyond the new call's own
-// media reader (every call has one) it adds no goroutine and no timer,
-// none per packet either: each leg's reader, as it decodes a frame, hands
+// media reader (every call has one) it adds no goroutine, and nothing per
+// packet (the call's own goroutine waits for its end, passing keys
+// between the legs and bounding it by the maximum call duration): each leg's reader, as it decodes a frame, hands
 // a copy to the other leg's pipe (resampled when the legs' codecs run at
 // different rates), whose sender takes it on the media clock's next tick
 // as it would the agent's audio. So the caller's recording goes on
@@ -60,13 +61,30 @@ func (s *Server) newBridge(caller *mediaPipe, dialog *diago.DialogClientSession,
 	return nil, err
 }
 
-// wait returns when the bridged call is over: the transfer target or the
-// caller (callerCtx) hung up, or the call was ended (callCtx).
-func (b *bridge) wait(callCtx, callerCtx context.Context) {
-	select {
-	case <-b.dialog.Context().Done():
-	case <-callerCtx.Done():
-	case <-callCtx.Done():
+// wait passes the keys pressed on each leg to the other, and returns when
+// the bridged call is over: the transfer target or the caller (callerCtx)
+// hung up, the call was ended (callCtx), or limit fired (the call's
+// maximum duration; nil: none), which it reports.
+func (b *bridge) wait(callCtx, callerCtx context.Context, limit <-chan time.Time) (timedOut bool) {
+	for {
+		select {
+		case <-b.dialog.Context().Done():
+			return false
+		case <-callerCtx.Done():
+			return false
+		case <-callCtx.Done():
+			return false
+		case <-limit:
+			return true
+		case k := <-b.caller.dtmf:
+			if !b.leg.forwardKey(k) {
+				b.log.Debug("a key the caller pressed was not passed to the transfer target", "key", string(k))
+			}
+		case k := <-b.leg.dtmf:
+			if !b.caller.forwardKey(k) {
+				b.log.Debug("a key the transfer target pressed was not passed to the caller", "key", string(k))
+			}
+		}
 	}
 }
 

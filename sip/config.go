@@ -84,6 +84,9 @@ type Config struct {
 	// RingTimeout is how long an outbound call rings before it is given up
 	// as no-answer; 0 = 60 s.
 	RingTimeout time.Duration
+	// MaxCallDuration bounds a call that is bridged to a transfer target
+	// (the runner bounds the rest); 0: no bound.
+	MaxCallDuration time.Duration
 	// InviteRate and InviteBurst bound the new INVITEs per second from one
 	// source address (503 with Retry-After past them); InviteRate 0 = no
 	// bound.

@@ -117,7 +117,7 @@ func (s *Server) startMedia(med *diago.DialogMedia, rec *audio.Recorder, log *sl
 		dtmfPT: telephoneEventPT(med), dropped: &s.Stats.RTPDropped,
 		reader: r, rec: rec, log: log, onInterval: onInterval,
 		in: make(chan audio.Frame, inboundQueue), out: make(chan audio.Frame, 1), dtmf: make(chan rune, 32),
-		keys: make(chan keyPress), stop: make(chan struct{}), bridged: make(chan audio.Frame, bridgeQueue),
+		keys: make(chan keyPress, keyQueue), stop: make(chan struct{}), bridged: make(chan audio.Frame, bridgeQueue),
 		pw: pw, sendPT: sent.PayloadType, eventSendPT: telephoneEventSendPT(med), tsStep: sent.SampleTimestamp(),
 	}
 	dr.OnDTMF(func(k rune) error {
@@ -383,6 +383,24 @@ func (p *mediaPipe) WriteFrame(ctx context.Context, f audio.Frame) error {
 		}
 	}
 	return nil
+}
+
+// keyQueue is how many keys a pipe holds for its sender.
+const keyQueue = 8
+
+// forwardKey queues key k to be sent as RFC 4733 events without waiting
+// for it (a key pressed on the other leg of a bridge); false when the
+// call negotiated no telephone-event or its queue is full.
+func (p *mediaPipe) forwardKey(k rune) bool {
+	if p.eventSendPT == 0 || !strings.ContainsRune("0123456789*#ABCD", k) {
+		return false
+	}
+	select {
+	case p.keys <- keyPress{key: k, done: make(chan error, 1)}:
+		return true
+	default:
+		return false
+	}
 }
 
 // sendDTMF sends a key to the caller as RFC 4733 events, from the media

@@ -291,6 +291,7 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 // or the server's stop; peer is the call's dialog.
 func (s *Server) converse(callCtx context.Context, med *diago.DialogMedia, p *peer,
 	call *agentphone.Call, agent *agentphone.Agent, number *agentphone.Number, log *slog.Logger) {
+	answered := time.Now()
 	recPath, rec := s.startRecording(callCtx, call, callRate(med), log)
 	pipe, err := s.startMedia(med, rec, log)
 	if err != nil {
@@ -324,7 +325,15 @@ func (s *Server) converse(callCtx context.Context, med *diago.DialogMedia, p *pe
 		reason = endReasonOf(runCtx)
 	}
 	if b != nil {
-		b.wait(callCtx, p.ctx)
+		var limit <-chan time.Time
+		if max := s.cfg.MaxCallDuration; max > 0 {
+			t := time.NewTimer(max - time.Since(answered))
+			defer t.Stop()
+			limit = t.C
+		}
+		if b.wait(callCtx, p.ctx, limit) {
+			reason = agentphone.EndMaxDuration
+		}
 	}
 	if p.ctx.Err() == nil {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(callCtx), 5*time.Second)

@@ -91,6 +91,8 @@ type rigOptions struct {
 	// distrust treats loopback like any source: trunks must admit it.
 	distrust bool
 	runner   voice.Runner // nil: the conversation engine, speaking only
+	// maxDuration bounds bridged calls (sip.Config.MaxCallDuration).
+	maxDuration time.Duration
 	// agent changes the agent before it is stored.
 	agent func(a *agentphone.Agent)
 }
@@ -141,6 +143,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	r.srv, err = sip.New(sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
+		MaxCallDuration: o.maxDuration,
 	}, calls, cmp.Or[voice.Runner](o.runner, &voice.Conversation{Speech: &voice.SpeechCache{Synth: &espeak.Synthesizer{}}, MaxDuration: time.Minute}), logger)
 	if err != nil {
 		t.Fatal(err)

@@ -308,6 +308,72 @@ func TestTransferBridge(t *testing.T) {
 // TestTransferBridgeNoRefer: with "refer": false on the trunk the call
 // came in on, no REFER is sent; the caller is bridged to the target, and
 // the caller's BYE ends the target's call too.
+// TestTransferBridgeKeysAndLimit: on a bridged call the keys each side
+// presses reach the other, and the call's maximum duration still ends it
+// (both sides hung up, end reason max-duration).
+func TestTransferBridgeKeysAndLimit(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		port, calls, _ := targetPhone(t, false)
+		run := &transferRunner{result: make(chan error, 1)}
+		r := newRig(t, b, rigOptions{runner: run, trunks: []sip.Trunk{carrier(port)}, maxDuration: 4 * time.Second})
+		dialog, med := r.call(t)
+		if err := result(t, run.result); err != nil {
+			t.Fatalf("Transfer: %v", err)
+		}
+		target := <-calls
+		keysOf := func(m *diago.DialogMedia) chan rune {
+			var dr diago.DTMFReader
+			rd, err := m.AudioReader(diago.WithAudioReaderDTMF(&dr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := make(chan rune, 8)
+			dr.OnDTMF(func(k rune) error { keys <- k; return nil })
+			go func() {
+				buf := make([]byte, media.RTPBufSize)
+				for {
+					if _, err := rd.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			return keys
+		}
+		press := func(m *diago.DialogMedia, k rune) {
+			var dw diago.DTMFWriter
+			if _, err := m.AudioWriter(diago.WithAudioWriterDTMF(&dw)); err != nil {
+				t.Fatal(err)
+			}
+			if err := dw.WriteDTMF(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		targetKeys, callerKeys := keysOf(target.med), keysOf(med)
+		press(med, '5')
+		press(target.med, '#')
+		for _, w := range []struct {
+			keys chan rune
+			want rune
+			who  string
+		}{{targetKeys, '5', "the transfer target"}, {callerKeys, '#', "the caller"}} {
+			select {
+			case k := <-w.keys:
+				if k != w.want {
+					t.Fatalf("%s got key %q, want %q", w.who, k, w.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s got no key", w.who)
+			}
+		}
+		ended(t, dialog.Context(), "the caller")
+		ended(t, target.d.Context(), "the transfer target")
+		c := r.waitEnd(r.only().ID)
+		if c.EndReason == nil || *c.EndReason != agentphone.EndMaxDuration {
+			t.Fatalf("bridged call after its maximum duration: %+v", c)
+		}
+	})
+}
+
 func TestTransferBridgeNoRefer(t *testing.T) {
 	checkGoroutines(t)
 	each(t, func(t *testing.T, b storetest.Backend) {

@@ -26,7 +26,7 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 	}
 	sc := sip.Config{Addr: cfg.SIPAddr, ExternalHost: cfg.SIPExternalHost, RecordingsDir: cfg.RecordingsDir,
 		AnswerDelay: cfg.SIPAnswerDelay, InviteRate: cfg.SIPInviteRate, InviteBurst: int(2 * cfg.SIPInviteRate),
-		NoLoopbackTrust: !cfg.SIPTrustLoopback}
+		NoLoopbackTrust: !cfg.SIPTrustLoopback, MaxCallDuration: cfg.MaxCallDuration}
 	if cfg.RTPPorts != "" {
 		lo, hi, ok := strings.Cut(cfg.RTPPorts, "-")
 		min, err1 := strconv.Atoi(strings.TrimSpace(lo))
