@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,10 +208,12 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	if !ok {
 		return
 	}
-	if !offersKnownCodec(req.Body()) {
+	// A late (delayed) offer, an INVITE without SDP, is answered with our
+	// offer in the 200 OK; the caller's answer comes in its ACK.
+	late := len(bytes.TrimSpace(req.Body())) == 0
+	if !late && !offersKnownCodec(req.Body()) {
 		s.Stats.InvitesNoCodec.Add(1)
-		log.Info("SIP INVITE refused: no codec in common (this server speaks PCMU, PCMA, G722; an INVITE needs an SDP offer)",
-			"sdp", len(req.Body()) > 0)
+		log.Info("SIP INVITE refused: no codec in common (this server speaks PCMU, PCMA, G722)")
 		_ = d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 		return
 	}
@@ -259,7 +262,12 @@ func (s *Server) serveInvite(d *diago.DialogServerSession) {
 	}
 	// Symmetric RTP: media goes back to where the caller's comes from,
 	// whatever its SDP said (callers behind NAT).
-	med, err := d.Answer(diago.AnswerOptions{RTPNAT: media.RTPNATSymetric})
+	var med *diago.DialogMedia
+	if late {
+		med, err = answerLate(d)
+	} else {
+		med, err = d.Answer(diago.AnswerOptions{RTPNAT: media.RTPNATSymetric})
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			s.finish(call.ID, agentphone.CallCanceled, agentphone.EndCanceled, nil)
@@ -348,6 +356,21 @@ func (s *Server) converse(callCtx context.Context, med *diago.DialogMedia, p *pe
 	_ = med.Close()
 	pipe.close()
 	s.finish(call.ID, agentphone.CallCompleted, reason, closeRecording(rec, recPath, log))
+}
+
+// answerLate answers a late-offer INVITE with our offer in the 200 OK;
+// diago waits for the ACK and applies the caller's answer in it (a caller
+// whose answer has no codec of ours is hung up on). diago v0.42.1's
+// AnswerLate then starts the RTP monitor of the session it began with,
+// which the answer has already replaced (and whose replacement monitors
+// itself): that fails for want of the remote address the answer gave the
+// new one. The call is up when the media it returns has that address.
+func answerLate(d *diago.DialogServerSession) (*diago.DialogMedia, error) {
+	med, err := d.AnswerLate()
+	if err != nil && med != nil && med.MediaSession() != nil && med.MediaSession().Raddr.Port != 0 {
+		err = nil
+	}
+	return med, err
 }
 
 // Preparer is a Runner that gets ready for a call while it is set up
