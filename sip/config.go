@@ -2,6 +2,7 @@ package sip
 
 import (
 	"cmp"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -51,7 +52,7 @@ type InboundTrunk struct {
 type OutboundTrunk struct {
 	Host      string `json:"host"`
 	Port      int    `json:"port,omitempty"`      // default 5060
-	Transport string `json:"transport,omitempty"` // udp (default) or tcp
+	Transport string `json:"transport,omitempty"` // udp (default), tcp or tls
 	// Username and Password answer the trunk's digest challenge.
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
@@ -66,6 +67,11 @@ type Config struct {
 	// Addr is the host:port SIP listens on, on UDP and TCP (e.g.
 	// "0.0.0.0:5060").
 	Addr string
+	// TLSAddr, when set, is the host:port SIP also listens on over TLS
+	// (e.g. "0.0.0.0:5061"), with TLS's certificate; calls over it carry
+	// their media as SRTP, keyed in the SDP (SDES, RFC 4568).
+	TLSAddr string
+	TLS     *tls.Config
 	// ExternalHost is the address written in Contact and SDP for peers to
 	// reach this server (behind NAT: the public IP); "" = the bind address.
 	ExternalHost string
@@ -148,15 +154,18 @@ func ValidateTrunks(ts []Trunk) error {
 			if out.Host == "" {
 				return fmt.Errorf("trunk %q: outbound.host is empty", t.Name)
 			}
+			out.Transport = strings.ToLower(cmp.Or(out.Transport, "udp"))
+			if out.Transport != "udp" && out.Transport != "tcp" && out.Transport != "tls" {
+				return fmt.Errorf("trunk %q: outbound.transport %q: use udp, tcp or tls", t.Name, out.Transport)
+			}
 			if out.Port == 0 {
 				out.Port = 5060
+				if out.Transport == "tls" {
+					out.Port = 5061
+				}
 			}
 			if out.Port < 1 || out.Port > 65535 {
 				return fmt.Errorf("trunk %q: outbound.port %d", t.Name, out.Port)
-			}
-			out.Transport = strings.ToLower(cmp.Or(out.Transport, "udp"))
-			if out.Transport != "udp" && out.Transport != "tcp" {
-				return fmt.Errorf("trunk %q: outbound.transport %q: use udp or tcp", t.Name, out.Transport)
 			}
 			out.CallerIDFormat = cmp.Or(out.CallerIDFormat, "e164")
 			if !slices.Contains([]string{"e164", "e164-no-plus", "national"}, out.CallerIDFormat) {

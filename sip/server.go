@@ -86,13 +86,9 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 	if err := ValidateTrunks(cfg.Trunks); err != nil {
 		return nil, err
 	}
-	host, port, err := net.SplitHostPort(cfg.Addr)
+	host, p, err := splitHostPort(cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("sip address %q: %w", cfg.Addr, err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return nil, fmt.Errorf("sip address %q: port: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("sip address: %w", err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -115,10 +111,43 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 			ID: tr, Transport: tr, BindHost: host, BindPort: p, ExternalHost: cfg.ExternalHost,
 		}))
 	}
+	for _, t := range cfg.Trunks {
+		if t.Outbound != nil && t.Outbound.Transport == "tls" && cfg.TLSAddr == "" {
+			return nil, fmt.Errorf("trunk %q sends its calls over TLS: SIP must listen on TLS too (--sip-tls-addr, with a certificate)", t.Name)
+		}
+	}
+	if cfg.TLSAddr != "" {
+		thost, tport, err := splitHostPort(cfg.TLSAddr)
+		if err != nil {
+			return nil, fmt.Errorf("sip tls address: %w", err)
+		}
+		if cfg.TLS == nil || (len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil) {
+			return nil, errors.New("sip tls address: a certificate is needed (--sip-tls-cert and --sip-tls-key)")
+		}
+		// SDES keys travel in the SDP, which only TLS keeps secret: calls
+		// over TLS offer and answer SRTP.
+		opts = append(opts, diago.WithTransport(diago.Transport{
+			ID: "tls", Transport: "tls", BindHost: thost, BindPort: tport, ExternalHost: cfg.ExternalHost,
+			TLSConf: cfg.TLS, MediaSRTP: 1,
+		}))
+	}
 	s := &Server{cfg: cfg, calls: calls, run: run, logger: logger, ua: ua, live: map[string]context.CancelCauseFunc{},
 		limits: newInviteLimiter(cfg.InviteRate, cfg.InviteBurst), auth: newDigestAuth()}
 	s.dg = diago.NewDiago(ua, opts...)
 	return s, nil
+}
+
+// splitHostPort splits a listen address into its host and port number.
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: port: %w", addr, err)
+	}
+	return host, p, nil
 }
 
 // Start listens on UDP and TCP and serves calls until ctx ends or Close.
@@ -129,7 +158,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.dg.ServeBackground(ctx, s.serveInvite); err != nil {
 		return fmt.Errorf("sip listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.logger.Info("SIP listening", "addr", s.cfg.Addr, "transports", "udp,tcp", "trunks", len(s.cfg.Trunks))
+	transports := "udp,tcp"
+	if s.cfg.TLSAddr != "" {
+		transports += ",tls " + s.cfg.TLSAddr + " (SRTP)"
+	}
+	s.logger.Info("SIP listening", "addr", s.cfg.Addr, "transports", transports, "trunks", len(s.cfg.Trunks))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sip_test
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,8 @@ type rig struct {
 	agent  *agentphone.Agent
 	number *agentphone.Number
 	dir    string // recordings
+	// tlsPort is SIP over TLS's port (rigOptions.tls).
+	tlsPort int
 }
 
 type rigOptions struct {
@@ -94,6 +97,8 @@ type rigOptions struct {
 	runner   voice.Runner // nil: the conversation engine, speaking only
 	// maxDuration bounds bridged calls (sip.Config.MaxCallDuration).
 	maxDuration time.Duration
+	// tls, when set, makes SIP listen on TLS too (the rig's tlsPort).
+	tls *tls.Config
 	// agent changes the agent before it is stored.
 	agent func(a *agentphone.Agent)
 }
@@ -141,11 +146,16 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	r := &rig{t: t, store: store, calls: calls, port: freePort(t), sc: agentphone.Scope{AccountID: acct.ID},
 		agent: a, number: n, dir: t.TempDir()}
 	logger := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r.srv, err = sip.New(sip.Config{
+	sc := sip.Config{
 		Addr: "127.0.0.1:" + strconv.Itoa(r.port), RecordingsDir: r.dir, AnswerDelay: o.answerDelay,
 		RingTimeout: o.ringTimeout, Trunks: o.trunks, InviteRate: o.inviteRate, InviteBurst: 1, NoLoopbackTrust: o.distrust,
 		MaxCallDuration: o.maxDuration,
-	}, calls, cmp.Or[voice.Runner](o.runner, &voice.Conversation{Speech: &voice.SpeechCache{Synth: &espeak.Synthesizer{}}, MaxDuration: time.Minute}), logger)
+	}
+	if o.tls != nil {
+		r.tlsPort = freePort(t)
+		sc.TLSAddr, sc.TLS = "127.0.0.1:"+strconv.Itoa(r.tlsPort), o.tls
+	}
+	r.srv, err = sip.New(sc, calls, cmp.Or[voice.Runner](o.runner, &voice.Conversation{Speech: &voice.SpeechCache{Synth: &espeak.Synthesizer{}}, MaxDuration: time.Minute}), logger)
 	if err != nil {
 		t.Fatal(err)
 	}

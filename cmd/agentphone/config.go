@@ -40,6 +40,9 @@ type Config struct {
 	TwilioBaseURL        string        // Twilio's REST API base URL
 	TwilioCountries      string        // countries Twilio numbers are bought in, comma-separated
 	SIPAddr              string        // SIP listen address (UDP and TCP); "" = no SIP
+	SIPTLSAddr           string        // SIP over TLS (with SRTP) listen address; "" = none
+	SIPTLSCert           string        // PEM certificate (chain) of SIP over TLS
+	SIPTLSKey            string        // its PEM private key
 	SIPExternalHost      string        // address in Contact and SDP for peers (behind NAT: the public IP)
 	RTPPorts             string        // media port range "MIN-MAX"; "" = any free port
 	SIPTrunks            string        // JSON file of SIP trunks
@@ -126,6 +129,9 @@ func serveSettings(c *Config) []setting {
 		{"twilio-base-url", "AGENTPHONE_TWILIO_BASE_URL", "Twilio REST API base URL (for a proxy or a test double)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioBaseURL, n, twilio.DefaultBaseURL, u) }},
 		{"twilio-countries", "AGENTPHONE_TWILIO_COUNTRIES", "countries (ISO 3166-1 alpha-2, comma-separated) Twilio numbers may be bought in", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.TwilioCountries, n, "US,CA", u) }},
 		{"sip-addr", "AGENTPHONE_SIP_ADDR", "SIP listen address, on UDP and TCP (\"\" disables SIP; 0.0.0.0:5060 to take calls from trunks)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPAddr, n, "127.0.0.1:5060", u) }},
+		{"sip-tls-addr", "AGENTPHONE_SIP_TLS_ADDR", "SIP over TLS listen address, e.g. 0.0.0.0:5061; its calls' media is SRTP (\"\" = no TLS)", str(&c.SIPTLSAddr, "")},
+		{"sip-tls-cert", "AGENTPHONE_SIP_TLS_CERT", "PEM file of the certificate (chain) SIP over TLS presents", str(&c.SIPTLSCert, "")},
+		{"sip-tls-key", "AGENTPHONE_SIP_TLS_KEY", "PEM file of that certificate's private key", str(&c.SIPTLSKey, "")},
 		{"sip-external-host", "AGENTPHONE_SIP_EXTERNAL_HOST", "address written in SIP Contact and SDP for peers to reach (behind NAT: the public IP; default the bind address)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPExternalHost, n, "", u) }},
 		{"rtp-ports", "AGENTPHONE_RTP_PORTS", "UDP port range of call media, MIN-MAX (e.g. 10000-20000; default any free port)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RTPPorts, n, "", u) }},
 		{"sip-trunks", "AGENTPHONE_SIP_TRUNKS", "JSON file of SIP trunks (inbound allow-lists, outbound targets; see docs/sip.md)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPTrunks, n, "", u) }},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -26,7 +27,17 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 	}
 	sc := sip.Config{Addr: cfg.SIPAddr, ExternalHost: cfg.SIPExternalHost, RecordingsDir: cfg.RecordingsDir,
 		AnswerDelay: cfg.SIPAnswerDelay, InviteRate: cfg.SIPInviteRate, InviteBurst: int(2 * cfg.SIPInviteRate),
-		NoLoopbackTrust: !cfg.SIPTrustLoopback, MaxCallDuration: cfg.MaxCallDuration}
+		NoLoopbackTrust: !cfg.SIPTrustLoopback, MaxCallDuration: cfg.MaxCallDuration, TLSAddr: cfg.SIPTLSAddr}
+	if cfg.SIPTLSAddr != "" {
+		if cfg.SIPTLSCert == "" || cfg.SIPTLSKey == "" {
+			return nil, fmt.Errorf("--sip-tls-addr needs --sip-tls-cert and --sip-tls-key (AGENTPHONE_SIP_TLS_CERT, AGENTPHONE_SIP_TLS_KEY)")
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.SIPTLSCert, cfg.SIPTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("SIP over TLS (--sip-tls-cert, --sip-tls-key): %w", err)
+		}
+		sc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	if cfg.RTPPorts != "" {
 		lo, hi, ok := strings.Cut(cfg.RTPPorts, "-")
 		min, err1 := strconv.Atoi(strings.TrimSpace(lo))
