@@ -284,13 +284,8 @@ func (s *stream) Send(f audio.Frame) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.err != nil:
-		return s.err
-	case s.closing:
-		return ErrClosed
-	case s.ctx.Err() != nil:
-		return fmt.Errorf("deepgram: stream ended: %w", context.Cause(s.ctx))
+	if err := s.usableLocked(); err != nil {
+		return err
 	}
 	select {
 	case s.audio <- b:
@@ -311,15 +306,26 @@ func (s *stream) Send(f audio.Frame) error {
 func (s *stream) Finalize() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.usableLocked(); err != nil {
+		return err
+	}
+	select {
+	case s.finalize <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// usableLocked is why the stream takes nothing more: its failure, Close,
+// or its end; nil while it is open.
+func (s *stream) usableLocked() error {
 	switch {
 	case s.err != nil:
 		return s.err
 	case s.closing:
 		return ErrClosed
-	}
-	select {
-	case s.finalize <- struct{}{}:
-	default:
+	case s.ctx.Err() != nil:
+		return fmt.Errorf("deepgram: stream ended: %w", context.Cause(s.ctx))
 	}
 	return nil
 }

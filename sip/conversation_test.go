@@ -626,17 +626,8 @@ func TestConversationBackchannelAndAmbience(t *testing.T) {
 // confidence, makes the caller's turn; the stream is closed with the call.
 func TestConversationStreamingRecognition(t *testing.T) {
 	t.Parallel()
-	dg := deepgramtest.NewServer()
-	t.Cleanup(dg.Close)
-	dg.SetListen(deepgramtest.Listen{Utterances: []deepgramtest.Utterance{
-		{Text: "I would like to book a table", At: 2 * time.Second, Speech: time.Second, Confidence: 0.91},
-	}})
-	b := storetest.Backends(t)[0]
-	c := newConvRig(t, b, rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
-		ndjson(w, `{"text": "For how many?"}`)
-	})
-	c.conv.ListenFile = nil
-	c.conv.Listen = &deepgram.Transcriber{APIKey: dg.APIKey, BaseURL: dg.URL}
+	c, dg := newDeepgramRig(t, deepgramtest.Utterance{Text: "I would like to book a table", At: 2 * time.Second,
+		Speech: time.Second, Confidence: 0.91})
 	dialog, med := c.call(t)
 	newHandset(t, med)
 	call := c.waitStatus(c.only().ID, agentphone.CallInProgress)
@@ -662,21 +653,28 @@ func TestConversationStreamingRecognition(t *testing.T) {
 	}
 }
 
+// newDeepgramRig is a conversation rig (one backend) that recognises
+// speech through the Deepgram double, which says utterances.
+func newDeepgramRig(t *testing.T, utterances ...deepgramtest.Utterance) (*convRig, *deepgramtest.Server) {
+	t.Helper()
+	dg := deepgramtest.NewServer()
+	t.Cleanup(dg.Close)
+	dg.SetListen(deepgramtest.Listen{Utterances: utterances})
+	c := newConvRig(t, storetest.Backends(t)[0], rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
+		ndjson(w, `{"text": "For how many?"}`)
+	})
+	c.conv.ListenFile = nil
+	c.conv.Listen = &deepgram.Transcriber{APIKey: dg.APIKey, BaseURL: dg.URL}
+	return c, dg
+}
+
 // TestConversationFinalize: with a streaming recogniser that holds its
 // words until asked (no endpointing of its own), the engine asks for them
 // (Deepgram's Finalize) once its own end-of-turn wait has passed, and the
 // turn goes on.
 func TestConversationFinalize(t *testing.T) {
 	t.Parallel()
-	dg := deepgramtest.NewServer()
-	t.Cleanup(dg.Close)
-	dg.SetListen(deepgramtest.Listen{Utterances: []deepgramtest.Utterance{{Text: "I would like to book a table", Speech: time.Second}}})
-	b := storetest.Backends(t)[0]
-	c := newConvRig(t, b, rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
-		ndjson(w, `{"text": "For how many?"}`)
-	})
-	c.conv.ListenFile = nil
-	c.conv.Listen = &deepgram.Transcriber{APIKey: dg.APIKey, BaseURL: dg.URL}
+	c, dg := newDeepgramRig(t, deepgramtest.Utterance{Text: "I would like to book a table", Speech: time.Second})
 	_, med := c.call(t)
 	h := newHandset(t, med)
 	c.waitStatus(c.only().ID, agentphone.CallInProgress)
