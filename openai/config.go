@@ -51,7 +51,7 @@ const (
 	maxMessageRunes = 500
 )
 
-// Config is what the Transcriber and the Speaker need. Its zero value
+// Config is what the Transcriber, the Speaker and Chat need. Its zero value
 // speaks to OpenAI without an API key; every empty field takes its
 // default.
 type Config struct {
@@ -59,9 +59,10 @@ type Config struct {
 	// Authorization header, for self-hosted servers that want none.
 	APIKey string
 	// BaseURL is the root of the API with its version, the meaning of
-	// OPENAI_BASE_URL: requests go to BaseURL + "/audio/transcriptions"
-	// and BaseURL + "/audio/speech". Default DefaultBaseURL; e.g.
-	// "http://localhost:8000/v1" for a speaches server.
+	// OPENAI_BASE_URL: requests go to BaseURL + "/audio/transcriptions",
+	// BaseURL + "/audio/speech" and BaseURL + "/chat/completions". Default
+	// DefaultBaseURL; e.g. "http://localhost:8000/v1" for a speaches
+	// server, "http://localhost:11434/v1" for Ollama.
 	BaseURL string
 	// HTTPClient makes the requests; nil means http.DefaultClient. Leave
 	// its Timeout at 0: a speech answer streams for as long as the
