@@ -3,6 +3,7 @@ package sip
 import (
 	"cmp"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -72,6 +73,9 @@ type Config struct {
 	// their media as SRTP, keyed in the SDP (SDES, RFC 4568).
 	TLSAddr string
 	TLS     *tls.Config
+	// TLSRoots are the certificate authorities trusted for calls placed
+	// over TLS (trunks with transport tls); nil: the system's.
+	TLSRoots *x509.CertPool
 	// ExternalHost is the address written in Contact and SDP for peers to
 	// reach this server (behind NAT: the public IP); "" = the bind address.
 	ExternalHost string

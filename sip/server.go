@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,7 +99,11 @@ func New(cfg Config, calls Calls, run voice.Runner, logger *slog.Logger) (*Serve
 		// per process, which is what a server has.
 		media.RTPPortStart, media.RTPPortEnd = cfg.RTPPortMin, cfg.RTPPortMax
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("agentphone"))
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("agentphone")}
+	if cfg.TLSRoots != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: cfg.TLSRoots, MinVersion: tls.VersionTLS12}))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}

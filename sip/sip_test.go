@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -97,8 +98,10 @@ type rigOptions struct {
 	runner   voice.Runner // nil: the conversation engine, speaking only
 	// maxDuration bounds bridged calls (sip.Config.MaxCallDuration).
 	maxDuration time.Duration
-	// tls, when set, makes SIP listen on TLS too (the rig's tlsPort).
-	tls *tls.Config
+	// tls, when set, makes SIP listen on TLS too (the rig's tlsPort);
+	// tlsRoots are the CAs its outbound TLS calls trust.
+	tls      *tls.Config
+	tlsRoots *x509.CertPool
 	// agent changes the agent before it is stored.
 	agent func(a *agentphone.Agent)
 }
@@ -153,7 +156,7 @@ func newRig(t *testing.T, b storetest.Backend, o rigOptions) *rig {
 	}
 	if o.tls != nil {
 		r.tlsPort = freePort(t)
-		sc.TLSAddr, sc.TLS = "127.0.0.1:"+strconv.Itoa(r.tlsPort), o.tls
+		sc.TLSAddr, sc.TLS, sc.TLSRoots = "127.0.0.1:"+strconv.Itoa(r.tlsPort), o.tls, o.tlsRoots
 	}
 	r.srv, err = sip.New(sc, calls, cmp.Or[voice.Runner](o.runner, &voice.Conversation{Speech: &voice.SpeechCache{Synth: &espeak.Synthesizer{}}, MaxDuration: time.Minute}), logger)
 	if err != nil {

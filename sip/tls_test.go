@@ -91,6 +91,63 @@ func TestInboundTLS(t *testing.T) {
 	})
 }
 
+// TestOutboundTLS: a call placed through a trunk whose transport is TLS
+// reaches the phone over TLS, its media SRTP, and the phone hears the
+// greeting.
+func TestOutboundTLS(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b storetest.Backend) {
+		cert, pool := selfSigned(t)
+		ua, err := sipgo.NewUA(sipgo.WithUserAgent("tls-carrier"), sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: pool}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ua.Close() })
+		port := freePort(t)
+		dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{
+			ID: "tls", Transport: "tls", BindHost: "127.0.0.1", BindPort: port, MediaSRTP: 1,
+			TLSConf: &tls.Config{Certificates: []tls.Certificate{cert}},
+		}))
+		type heard struct {
+			offer string
+			loud  time.Duration
+		}
+		got := make(chan heard, 1)
+		serve(t, dg, func(d *diago.DialogServerSession) {
+			_ = d.Ringing()
+			med, err := d.Answer(diago.AnswerOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			loud, _ := listen(t, med, 600*time.Millisecond, 15*time.Second)
+			got <- heard{string(d.InviteRequest.Body()), loud}
+			_ = d.Hangup(t.Context())
+		})
+		r := newRig(t, b, rigOptions{tls: &tls.Config{Certificates: []tls.Certificate{cert}}, tlsRoots: pool,
+			trunks: []sip.Trunk{{Name: "carrier", Outbound: &sip.OutboundTrunk{Host: "127.0.0.1", Port: port, Transport: "tls"}}}})
+		c, err := r.calls.Create(t.Context(), r.sc, agentphone.CallInput{AgentID: agentphone.Some(r.agent.ID),
+			ToNumber: agentphone.Some("+14155559876"), InitialGreeting: agentphone.Some("Hi, this is Acme calling over TLS.")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case h := <-got:
+			if !strings.Contains(h.offer, "RTP/SAVP") || !strings.Contains(h.offer, "a=crypto:") {
+				t.Fatalf("the offer over TLS has no SRTP:\n%s", h.offer)
+			}
+			if h.loud < time.Second {
+				t.Fatalf("the phone heard %s of the greeting over SRTP", h.loud)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the call over TLS did not reach the phone")
+		}
+		if c := r.waitEnd(c.ID); c.Status != agentphone.CallCompleted || c.AnsweredAt == nil {
+			t.Fatalf("ended call %+v", c)
+		}
+	})
+}
+
 // TestTLSConfig: a TLS address needs a certificate, and a trunk that
 // sends its calls over TLS needs the TLS listener.
 func TestTLSConfig(t *testing.T) {

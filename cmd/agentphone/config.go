@@ -43,6 +43,7 @@ type Config struct {
 	SIPTLSAddr           string        // SIP over TLS (with SRTP) listen address; "" = none
 	SIPTLSCert           string        // PEM certificate (chain) of SIP over TLS
 	SIPTLSKey            string        // its PEM private key
+	SIPTLSCA             string        // PEM CAs trusted for calls placed over TLS ("" = the system's)
 	SIPExternalHost      string        // address in Contact and SDP for peers (behind NAT: the public IP)
 	RTPPorts             string        // media port range "MIN-MAX"; "" = any free port
 	SIPTrunks            string        // JSON file of SIP trunks
@@ -132,6 +133,7 @@ func serveSettings(c *Config) []setting {
 		{"sip-tls-addr", "AGENTPHONE_SIP_TLS_ADDR", "SIP over TLS listen address, e.g. 0.0.0.0:5061; its calls' media is SRTP (\"\" = no TLS)", str(&c.SIPTLSAddr, "")},
 		{"sip-tls-cert", "AGENTPHONE_SIP_TLS_CERT", "PEM file of the certificate (chain) SIP over TLS presents", str(&c.SIPTLSCert, "")},
 		{"sip-tls-key", "AGENTPHONE_SIP_TLS_KEY", "PEM file of that certificate's private key", str(&c.SIPTLSKey, "")},
+		{"sip-tls-ca", "AGENTPHONE_SIP_TLS_CA", "PEM file of the certificate authorities trusted for calls placed over TLS trunks (default: the system's)", str(&c.SIPTLSCA, "")},
 		{"sip-external-host", "AGENTPHONE_SIP_EXTERNAL_HOST", "address written in SIP Contact and SDP for peers to reach (behind NAT: the public IP; default the bind address)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPExternalHost, n, "", u) }},
 		{"rtp-ports", "AGENTPHONE_RTP_PORTS", "UDP port range of call media, MIN-MAX (e.g. 10000-20000; default any free port)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.RTPPorts, n, "", u) }},
 		{"sip-trunks", "AGENTPHONE_SIP_TRUNKS", "JSON file of SIP trunks (inbound allow-lists, outbound targets; see docs/sip.md)", func(fs *pflag.FlagSet, n, u string) { fs.StringVar(&c.SIPTrunks, n, "", u) }},

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,16 @@ func startSIP(ctx context.Context, cfg *Config, calls *agentphone.CallService, r
 			return nil, fmt.Errorf("SIP over TLS (--sip-tls-cert, --sip-tls-key): %w", err)
 		}
 		sc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.SIPTLSCA != "" {
+		pem, err := os.ReadFile(cfg.SIPTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("--sip-tls-ca (AGENTPHONE_SIP_TLS_CA): %w", err)
+		}
+		sc.TLSRoots = x509.NewCertPool()
+		if !sc.TLSRoots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--sip-tls-ca (AGENTPHONE_SIP_TLS_CA) %s: no PEM certificate in it", cfg.SIPTLSCA)
+		}
 	}
 	if cfg.RTPPorts != "" {
 		lo, hi, ok := strings.Cut(cfg.RTPPorts, "-")
