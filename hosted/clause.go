@@ -26,12 +26,13 @@ var abbreviations = map[string]bool{
 // boundary (trimmed), and the rest; "" and text when there is none yet.
 func cutClause(text string) (clause, rest string) {
 	cut := -1
-	for i, r := range text {
-		next, size := utf8.DecodeRuneInString(text[i+utf8.RuneLen(r):])
+	for i := 0; i < len(text); {
+		r, width := utf8.DecodeRuneInString(text[i:]) // invalid bytes: width 1
+		end := i + width
+		next, size := utf8.DecodeRuneInString(text[end:])
 		if size == 0 {
 			break // the boundary's space has not arrived yet
 		}
-		end := i + utf8.RuneLen(r)
 		switch r {
 		case '\n':
 			cut = end
@@ -44,6 +45,7 @@ func cutClause(text string) (clause, rest string) {
 				cut = end
 			}
 		}
+		i = end
 	}
 	if cut < 0 {
 		return "", text
