@@ -449,3 +449,29 @@ func BenchmarkBeepDetector(b *testing.B) {
 		})
 	}
 }
+
+// FuzzBeepDetector: any audio, in chunks of any size, at either rate, is
+// taken without a panic, and a beep reported has a frequency in range.
+func FuzzBeepDetector(f *testing.F) {
+	f.Add([]byte{0, 0, 0x7f, 0xff, 0x80, 0x00}, uint8(7), false)
+	f.Add(bytes.Repeat([]byte{0x10, 0x20}, 4000), uint8(160), true)
+	f.Fuzz(func(t *testing.T, raw []byte, chunk uint8, wide bool) {
+		rate := 8000
+		if wide {
+			rate = 16000
+		}
+		d := audio.NewBeepDetector(rate)
+		samples := make([]int16, len(raw)/2)
+		for i := range samples {
+			samples[i] = int16(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+		}
+		step := max(int(chunk), 1)
+		for i := 0; i < len(samples); i += step {
+			if d.Push(samples[i:min(i+step, len(samples))]) {
+				if hz, _ := d.Beep(); hz < 300 || hz > 3500 {
+					t.Fatalf("beep at %.0f Hz", hz)
+				}
+			}
+		}
+	})
+}

@@ -87,3 +87,19 @@ func TestScreeningReply(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScreening: any recognised text is classified without a panic, and
+// the reply to a screener never grows beyond its parts.
+func FuzzScreening(f *testing.F) {
+	for _, s := range []string{"Please state your name and the reason for your call.", "leave a message after the tone", "",
+		"\xff\xfe who is calling", strings.Repeat("say your name ", 1000)} {
+		f.Add(s, "Ava", "to confirm")
+	}
+	f.Fuzz(func(t *testing.T, text, identity, purpose string) {
+		_ = voice.IsCallScreener(text)
+		_ = voice.IsVoicemailGreeting(text)
+		if r := voice.ScreeningReply(identity, purpose); len(r) > len(identity)+len(purpose)+64 {
+			t.Fatalf("ScreeningReply(%q, %q) = %q", identity, purpose, r)
+		}
+	})
+}
