@@ -41,6 +41,10 @@ type Responder struct {
 	// MaxToolRounds bounds the model's tool calls in one turn before it
 	// must answer; 0: DefaultMaxToolRounds.
 	MaxToolRounds int
+	// FirstEventTimeout bounds the wait for the first piece of each of the
+	// model's answers (text or a tool call); 0: DefaultFirstEventTimeout.
+	// Past it the answer fails and the caller hears the engine's apology.
+	FirstEventTimeout time.Duration
 	// Now tells the time; nil: time.Now.
 	Now func() time.Time
 	Log *slog.Logger // nil: discard
@@ -50,6 +54,10 @@ type Responder struct {
 
 // DefaultMaxToolRounds is how many rounds of tool calls a turn may take.
 const DefaultMaxToolRounds = 5
+
+// DefaultFirstEventTimeout is how long a model may take to start an
+// answer: a caller hears nothing meanwhile.
+const DefaultFirstEventTimeout = 10 * time.Second
 
 // Messenger sends and reads texts during calls (agentphone.MessageService
 // through an adapter in cmd/agentphone).
@@ -157,9 +165,24 @@ func (r *Responder) answer(ctx context.Context, t voice.TurnRequest, out *replie
 // comes; the last words (after the last clause boundary) are returned as
 // pending, with the whole text and the tool calls.
 func (tn *turn) stream(ctx context.Context, req voice.LLMRequest) (text string, calls []voice.ToolCall, pending string, err error) {
+	wait := tn.r.FirstEventTimeout
+	if wait <= 0 {
+		wait = DefaultFirstEventTimeout
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	late := fmt.Errorf("no answer within %s", wait)
+	first := time.AfterFunc(wait, func() { cancel(late) })
+	defer first.Stop()
+	fail := func(err error) (string, []voice.ToolCall, string, error) {
+		if context.Cause(ctx) == late {
+			return "", nil, "", late
+		}
+		return "", nil, "", err
+	}
 	st, err := tn.r.LLM.Stream(ctx, req)
 	if err != nil {
-		return "", nil, "", err
+		return fail(err)
 	}
 	defer st.Close()
 	for {
@@ -168,8 +191,9 @@ func (tn *turn) stream(ctx context.Context, req voice.LLMRequest) (text string, 
 			return text, calls, speakable(pending), nil
 		}
 		if err != nil {
-			return "", nil, "", err
+			return fail(err)
 		}
+		first.Stop()
 		if ev.ToolCall != nil {
 			calls = append(calls, *ev.ToolCall)
 		}

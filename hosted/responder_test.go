@@ -414,3 +414,31 @@ func (m *messenger) Thread(context.Context, *agentphone.Call, string, int) ([]*a
 	defer m.mu.Unlock()
 	return m.thread, nil
 }
+
+// TestRespondFirstEventTimeout: a model that does not start its answer in
+// time fails the turn (the engine then apologises), and its request is
+// abandoned.
+func TestRespondFirstEventTimeout(t *testing.T) {
+	t.Parallel()
+	rg := newRig(t)
+	rg.r.FirstEventTimeout = 300 * time.Millisecond
+	never := make(chan struct{})
+	rg.llm.ScriptChat(openaitest.ChatReply{Hold: never})
+	rs := mustRespond(t, rg, turnRequest("Hello?", nil))
+	defer rs.Close()
+	start := time.Now()
+	_, err := rs.Next()
+	if err == nil || !strings.Contains(err.Error(), "no answer within 300ms") {
+		t.Fatalf("err = %v, want the time-out", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the time-out took %s", d)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rg.llm.ChatAbandoned() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the model's request was not abandoned")
+		}
+		time.Sleep(10 * time.Millisecond) // the fake has no event for it
+	}
+}
