@@ -49,7 +49,8 @@ type Responder struct {
 	Now func() time.Time
 	Log *slog.Logger // nil: discard
 
-	memory memory // the tool calls of each call's earlier turns
+	memory memory      // the tool calls of each call's earlier turns
+	tools  CustomTools // when Tools is nil
 }
 
 // DefaultMaxToolRounds is how many rounds of tool calls a turn may take.

@@ -182,7 +182,7 @@ func (tn *turn) custom(ctx context.Context, t agentphone.CustomTool, tc voice.To
 	}
 	tools := tn.r.Tools
 	if tools == nil {
-		tools = &CustomTools{}
+		tools = &tn.r.tools // one client and schema cache for every call
 	}
 	o := tools.Call(ctx, t, tn.t.Call.ID, tn.t.Agent.ID, tc.Arguments)
 	data := map[string]any{"name": tc.Name, "id": tc.ID, "arguments": rawOrString(tc.Arguments), "ok": o.OK,
