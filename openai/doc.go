@@ -8,6 +8,12 @@
 //   - Transcriber (voice.FileTranscriber) sends each finished utterance as a
 //     WAV file to POST {BaseURL}/audio/transcriptions and reads the text
 //     and a confidence from the json or verbose_json answer.
+//   - RealtimeTranscriber (voice.Transcriber, voice.Finalizer) streams a
+//     call's audio, resampled to 24 kHz, over a WebSocket to
+//     {BaseURL}/realtime?intent=transcription (OpenAI's Realtime API in
+//     transcription mode, beta events) and turns the server's
+//     transcription deltas into interim transcripts and its completed
+//     events into final ones; the server's VAD ends the utterances.
 //   - Speaker (voice.Synthesizer) asks POST {BaseURL}/audio/speech for raw
 //     PCM and hands it on as it arrives.
 //   - Chat (voice.LLM) streams POST {BaseURL}/chat/completions for the

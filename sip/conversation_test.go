@@ -689,3 +689,32 @@ func TestConversationFinalize(t *testing.T) {
 		t.Fatalf("%d Finalize messages, want 1", n)
 	}
 }
+
+// TestConversationRealtimeRecognition: OpenAI's Realtime transcription as
+// the call's recognition stream: the engine asks for the words when the
+// caller stops (a commit of the audio buffer) and the turn goes on.
+func TestConversationRealtimeRecognition(t *testing.T) {
+	t.Parallel()
+	c := newConvRig(t, storetest.Backends(t)[0], rigOptions{greeting: "Hi."}, func(w http.ResponseWriter, turn voiceTurn) {
+		ndjson(w, `{"text": "For how many?"}`)
+	})
+	c.stt.ScriptRealtime(openaitest.RealtimeUtterance{Text: "I would like to book a table", OnCommit: true})
+	rt, err := openai.NewRealtimeTranscriber(openai.Config{BaseURL: c.stt.BaseURL()}, openai.RealtimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.conv.ListenFile, c.conv.Listen = nil, rt
+	_, med := c.call(t)
+	h := newHandset(t, med)
+	c.waitStatus(c.only().ID, agentphone.CallInProgress)
+	h.quietAfterSpeech(time.Now().Add(-5*time.Second), 300*time.Millisecond, 10*time.Second) // the greeting
+	said := h.speak(utterance(t, "I would like to book a table"))
+	if turn := c.nextTurn(t); turn.Data.Transcript != "I would like to book a table" {
+		t.Fatalf("turn %+v", turn)
+	}
+	t.Logf("the turn reached the webhook %s after the caller's utterance was sent", time.Since(said))
+	s := c.stt.RealtimeSessions()[0]
+	if s.Commits < 1 || s.Format != "pcm16" || s.Audio() < time.Second {
+		t.Fatalf("the Realtime session: %d commits, format %q, %s of audio", s.Commits, s.Format, s.Audio())
+	}
+}

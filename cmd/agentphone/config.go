@@ -151,7 +151,7 @@ func serveSettings(c *Config) []setting {
 		{"elevenlabs-api-key", "ELEVENLABS_API_KEY", "ElevenLabs API key: its voices", str(&c.ElevenLabsAPIKey, "")},
 		{"elevenlabs-base-url", "AGENTPHONE_ELEVENLABS_BASE_URL", "ElevenLabs API base URL (for a proxy or a test double)", str(&c.ElevenLabsBaseURL, "")},
 		{"elevenlabs-model", "AGENTPHONE_ELEVENLABS_MODEL", "ElevenLabs model (default eleven_flash_v2_5)", str(&c.ElevenLabsModel, "")},
-		{"stt-provider", "AGENTPHONE_STT_PROVIDER", "speech recognition: deepgram, openai or none (default: the first configured of deepgram, openai)", str(&c.STTProvider, "")},
+		{"stt-provider", "AGENTPHONE_STT_PROVIDER", "speech recognition: deepgram, openai (one request per utterance), openai-realtime (OpenAI's Realtime transcription, streamed) or none (default: the first configured of deepgram, openai)", str(&c.STTProvider, "")},
 		{"tts-provider", "AGENTPHONE_TTS_PROVIDER", "whose first voice new agents get: espeak, elevenlabs, deepgram or openai (default: the first configured of elevenlabs, deepgram, openai, espeak)", str(&c.TTSProvider, "")},
 		{"stt-base-url", "AGENTPHONE_STT_BASE_URL", "an OpenAI-compatible transcription server for speech recognition alone (whisper.cpp, faster-whisper), e.g. http://127.0.0.1:8000/v1", str(&c.STTBaseURL, "")},
 		{"tts-base-url", "AGENTPHONE_TTS_BASE_URL", "an OpenAI-compatible speech server for the openai-* voices alone", str(&c.TTSBaseURL, "")},

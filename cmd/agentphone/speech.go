@@ -33,6 +33,9 @@ const (
 	providerElevenLabs = "elevenlabs"
 	providerESpeak     = "espeak"
 	providerNone       = "none"
+	// providerOpenAIRealtime is OpenAI's Realtime transcription: one
+	// stream per call, like Deepgram's (chosen by --stt-provider only).
+	providerOpenAIRealtime = "openai-realtime"
 )
 
 // newSpeech builds the providers cfg enables. Speech recognition:
@@ -107,8 +110,9 @@ func newSpeech(ctx context.Context, cfg *Config, logger *slog.Logger) (*speech, 
 
 	// Speech recognition.
 	enabled := map[string]bool{
-		providerDeepgram: cfg.DeepgramAPIKey != "",
-		providerOpenAI:   cfg.OpenAIAPIKey != "" || cfg.STTBaseURL != "",
+		providerDeepgram:       cfg.DeepgramAPIKey != "",
+		providerOpenAI:         cfg.OpenAIAPIKey != "" || cfg.STTBaseURL != "",
+		providerOpenAIRealtime: cfg.OpenAIAPIKey != "" || cfg.STTBaseURL != "",
 	}
 	name := cfg.STTProvider
 	switch {
@@ -140,6 +144,16 @@ func newSpeech(ctx context.Context, cfg *Config, logger *slog.Logger) (*speech, 
 		if cfg.STTBaseURL != "" {
 			sp.sttName = "openai-compatible"
 		}
+	case providerOpenAIRealtime:
+		t, err := openai.NewRealtimeTranscriber(openai.Config{
+			APIKey: cfg.OpenAIAPIKey, BaseURL: cmp.Or(cfg.STTBaseURL, cfg.OpenAIBaseURL),
+			FastTranscriptionModel: cfg.STTModel, AccurateTranscriptionModel: cmp.Or(cfg.STTModelAccurate, cfg.STTModel),
+		}, openai.RealtimeOptions{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("OpenAI Realtime transcription (--stt-base-url / OPENAI_BASE_URL): %w", err)
+		}
+		sp.listen = t
+		sp.sttName = providerOpenAIRealtime
 	}
 	if sp.sttName == "" {
 		logger.Warn("no speech-to-text provider is configured: calls are answered, greeted and recorded, keys are heard, but callers' words are not understood (set DEEPGRAM_API_KEY, OPENAI_API_KEY, or --stt-base-url for a whisper server)")

@@ -30,6 +30,8 @@ func TestNewSpeech(t *testing.T) {
 			has: []string{"openai-alloy", "espeak-skylar"}},
 		{name: "openai chosen", cfg: Config{DeepgramAPIKey: "dg", OpenAIAPIKey: "sk", STTProvider: "openai", TTSProvider: "openai"},
 			stt: "openai", firstVoice: "openai-alloy"},
+		{name: "openai realtime", cfg: Config{DeepgramAPIKey: "dg", OpenAIAPIKey: "sk", STTProvider: "openai-realtime"},
+			stt: "openai-realtime", firstVoice: "deepgram-"},
 		{name: "whisper server", cfg: Config{STTBaseURL: "http://127.0.0.1:8000/v1"}, stt: "openai-compatible", firstVoice: "espeak-"},
 		{name: "recognition off", cfg: Config{DeepgramAPIKey: "dg", STTProvider: "none"}, stt: "", firstVoice: "deepgram-"},
 		{name: "elevenlabs first", cfg: Config{ElevenLabsAPIKey: el.APIKey, ElevenLabsBaseURL: el.URL, DeepgramAPIKey: "dg"},
@@ -51,8 +53,9 @@ func TestNewSpeech(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sp.sttName != tc.stt || (sp.listen != nil) != (tc.stt == "deepgram") ||
-				(sp.listenFile != nil) != strings.HasPrefix(tc.stt, "openai") {
+			streamed := tc.stt == "deepgram" || tc.stt == "openai-realtime"
+			if sp.sttName != tc.stt || (sp.listen != nil) != streamed ||
+				(sp.listenFile != nil) != (strings.HasPrefix(tc.stt, "openai") && !streamed) {
 				t.Fatalf("recognition %q (stream %v, per file %v), want %q", sp.sttName, sp.listen != nil, sp.listenFile != nil, tc.stt)
 			}
 			vs, err := sp.voices.Voices(context.Background())

@@ -13,6 +13,9 @@
 //	POST /v1/chat/completions      JSON: model, messages, tools, max_tokens,
 //	                               temperature, stream (see chat.go and
 //	                               ChatReply)
+//	GET  /v1/realtime              WebSocket of a Realtime transcription
+//	                               session (?intent=transcription; see
+//	                               realtime.go and ScriptRealtime)
 //
 // A transcription request must have a model (one of AllowModels, when
 // set), a language, if any, of two lowercase letters (ISO-639-1), a
@@ -37,8 +40,12 @@
 // does not carry "Authorization: Bearer <key>"; 400 invalid_request_error
 // for a bad field; 404 model_not_found for a model AllowModels does not
 // list; 404 for other paths; and whatever FailNext queues. Texts are close
-// to OpenAI's, not guaranteed equal. It does not model streaming
-// transcription (stream=true), other audio formats, translations, or rate
+// to OpenAI's, not guaranteed equal. A Realtime session takes the beta
+// (v1) events transcription_session.update (input_audio_format pcm16
+// only), input_audio_buffer.append and input_audio_buffer.commit, counts
+// the 24 kHz audio and answers from the script of ScriptRealtime; it does
+// no VAD of its own. It does not model streaming transcription of
+// POST requests (stream=true), other audio formats, translations, or rate
 // limits (FailNext injects any error). It does not import package openai.
 package openaitest
 
@@ -162,6 +169,10 @@ type Server struct {
 	chats       []ChatRequest
 	chatSeq     int
 	chatArrived chan struct{} // closed when a chat request is recorded; nil: none waits
+
+	rtScript   []RealtimeUtterance
+	rtSessions []*RealtimeSession
+	rtChanged  chan struct{} // closed at every change of rtSessions
 }
 
 // NewServer starts a fake that accepts any API key and any model and has
@@ -172,6 +183,7 @@ func NewServer() *Server {
 	mux.HandleFunc("POST /v1/audio/transcriptions", s.handleTranscription)
 	mux.HandleFunc("POST /v1/audio/speech", s.handleSpeech)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
+	mux.HandleFunc("GET /v1/realtime", s.handleRealtime)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "", fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path))
 	})
