@@ -328,12 +328,11 @@ type rtStream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	audio      chan []int16 // frames at rate, as sent
-	closeReq   chan struct{}
-	finalize   chan struct{}
-	commitSent chan struct{} // closed when the writer has sent all it will (Close)
-	results    chan voice.Transcript
-	done       chan struct{}
+	audio    chan []int16 // frames at rate, as sent
+	closeReq chan struct{}
+	finalize chan struct{}
+	results  chan voice.Transcript
+	done     chan struct{}
 
 	items *rtItems // the reader's
 
