@@ -24,20 +24,6 @@ func FillVariables(text string, vars map[string]string) string {
 	})
 }
 
-// MissingVariables lists the placeholders of text that vars lacks, each
-// once, in order.
-func MissingVariables(text string, vars map[string]string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range placeholderRE.FindAllStringSubmatch(text, -1) {
-		if _, ok := vars[m[1]]; !ok && !seen[m[1]] {
-			seen[m[1]] = true
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
-
 // CallVariables are the values a hosted call's prompt and greeting may
 // use: the built-in ones (documented in docs/hosted.md), then the call's
 // own variables (spec §8.5), which win over a built-in of the same name

@@ -122,7 +122,10 @@ func (r *Responder) answer(ctx context.Context, t voice.TurnRequest, out *replie
 		Tools:    tools,
 	}
 	tn := &turn{r: r, t: t, out: out}
-	rounds := cmpOr(r.MaxToolRounds, DefaultMaxToolRounds)
+	rounds := r.MaxToolRounds
+	if rounds <= 0 {
+		rounds = DefaultMaxToolRounds
+	}
 	for round := 0; ; round++ {
 		if round == rounds {
 			// Offer no more tools: the model must answer in words.
@@ -269,11 +272,4 @@ func (rs *replies) Next() (voice.Reply, error) {
 func (rs *replies) Close() error {
 	rs.cancel()
 	return nil
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }

@@ -387,6 +387,9 @@ func TestHostedOutbound(t *testing.T) {
 		beepAt := time.Now() // the phone starts its beep now
 		c.waitEvent(call.ID, "answered_by", `"machine"`)
 		ended(t, p.d.Context(), "the voicemail") // the agent hangs up after its message
+		if before := p.h.loudFor(time.Time{}) - p.h.loudFor(beepAt); before > 0 {
+			t.Fatalf("the agent spoke for %s over the machine's greeting, before its beep", before)
+		}
 		heard := p.h.loudFor(beepAt.Add(500 * time.Millisecond))
 		if heard < 2*time.Second {
 			t.Fatalf("the voicemail heard %s of the agent after the beep", heard)

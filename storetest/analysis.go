@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -98,14 +97,8 @@ func testCallAnalysisRoundTrip(t *testing.T, s *sqlstore.Store) {
 // error from settle stores nothing; unknown calls are not found.
 func testSettleCallAnalysis(t *testing.T, s *sqlstore.Store) {
 	ctx := t.Context()
-	acct := newAccount(t, s, nil, "acme")
-	a := newAgent(t, s, acct.ID, "bot")
-	n := numberValue(acct.ID, "+15555550123")
-	n.AgentID = &a.ID
-	must(t, s.CreateNumber(ctx, n, 0))
-	conv, _ := receive(t, s, inboundValue(n, "+15551230000", "hi", agentphone.Now()), 0)
-	_, err := s.SetConversationMetadata(ctx, acct.ID, conv.ID, json.RawMessage(`{"orderId":"ORD-1"}`))
-	must(t, err)
+	acct, n, conv := callerConversation(t, s)
+	var err error
 	// The deliveries stored so far: the message's.
 	deliveries := func() int {
 		t.Helper()
@@ -141,7 +134,7 @@ func testSettleCallAnalysis(t *testing.T, s *sqlstore.Store) {
 	boom := errors.New("boom")
 	_, _, err = s.SettleCallAnalysis(ctx, c.ID, func(c *agentphone.Call, _ []*agentphone.Turn, _ *agentphone.Conversation) (*agentphone.Delivery, error) {
 		c.Analysis = &agentphone.CallAnalysis{Summary: ptr("not stored")}
-		return deliveryValue(acct.ID, &a.ID), boom
+		return deliveryValue(acct.ID, n.AgentID), boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("settle error: %v", err)
@@ -167,7 +160,7 @@ func testSettleCallAnalysis(t *testing.T, s *sqlstore.Store) {
 		}
 		c.Analysis = analysis
 		c.Status = agentphone.CallFailed // not a field settle writes
-		d = deliveryValue(acct.ID, &a.ID)
+		d = deliveryValue(acct.ID, n.AgentID)
 		d.EventType = agentphone.EventCallEnded
 		return d, nil
 	})

@@ -442,6 +442,22 @@ func testCallEvents(t *testing.T, s *sqlstore.Store) {
 	}
 }
 
+// callerConversation makes an account with an agent's number
+// +15555550123 and its conversation with +15551230000 (one text, metadata
+// {"orderId":"ORD-1"}): what a call between them finds.
+func callerConversation(t *testing.T, s *sqlstore.Store) (*agentphone.Account, *agentphone.Number, *agentphone.Conversation) {
+	t.Helper()
+	acct := newAccount(t, s, nil, "acme")
+	a := newAgent(t, s, acct.ID, "bot")
+	n := numberValue(acct.ID, "+15555550123")
+	n.AgentID = &a.ID
+	must(t, s.CreateNumber(t.Context(), n, 0))
+	conv, _ := receive(t, s, inboundValue(n, "+15551230000", "hi", agentphone.Now()), 0)
+	_, err := s.SetConversationMetadata(t.Context(), acct.ID, conv.ID, json.RawMessage(`{"orderId":"ORD-1"}`))
+	must(t, err)
+	return acct, n, conv
+}
+
 // testFinishCall: the finish sees the call, its turns and the
 // conversation with its other party; the end and the event's delivery are
 // stored together; finishing again changes nothing and does not call
@@ -449,15 +465,8 @@ func testCallEvents(t *testing.T, s *sqlstore.Store) {
 // found.
 func testFinishCall(t *testing.T, s *sqlstore.Store) {
 	ctx := t.Context()
-	acct := newAccount(t, s, nil, "acme")
-	a := newAgent(t, s, acct.ID, "bot")
-	n := numberValue(acct.ID, "+15555550123")
-	n.AgentID = &a.ID
-	must(t, s.CreateNumber(ctx, n, 0))
-	// A conversation with the caller, with metadata.
-	conv, _ := receive(t, s, inboundValue(n, "+15551230000", "hi", agentphone.Now()), 0)
-	_, err := s.SetConversationMetadata(ctx, acct.ID, conv.ID, json.RawMessage(`{"orderId":"ORD-1"}`))
-	must(t, err)
+	acct, n, conv := callerConversation(t, s)
+	var err error
 
 	c := newCall(t, s, callValue(n, "+15551230000", agentphone.Now()))
 	answered := agentphone.Now()
@@ -495,7 +504,7 @@ func testFinishCall(t *testing.T, s *sqlstore.Store) {
 		dur := agentphone.CallDuration(c.AnsweredAt, ended)
 		c.DurationSeconds = &dur
 		c.LastTranscriptSnippet = ptr("not written") // not an end field
-		d = deliveryValue(acct.ID, &a.ID)
+		d = deliveryValue(acct.ID, n.AgentID)
 		d.EventType = agentphone.EventCallEnded
 		return d, nil
 	})
